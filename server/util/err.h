@@ -34,6 +34,7 @@ enum err_kind {
 typedef struct err {
     enum err_kind kind;
     char detail[256]; /* client-safe sentence */
+    char field[64];   /* the input field at fault ("slug", "limits.vcpus"), or "" */
     const char *func; /* where it was raised, for logs */
     int line;
 } err;
@@ -42,6 +43,12 @@ typedef struct err {
 
 /* Fills `e` (which may be NULL) and returns -1, so callers can `return err_set(...)`. */
 int err_set_at(err *e, enum err_kind kind, const char *func, int line, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+/* Like err_set, naming the input field at fault (shown as problem `errors[].field`). */
+#define err_set_field(e, fieldname, ...)                                                           \
+    err_set_field_at((e), (fieldname), __func__, __LINE__, __VA_ARGS__)
+int err_set_field_at(err *e, const char *field, const char *func, int line, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
 /* Resets `e` to ERR_NONE. */

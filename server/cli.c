@@ -1,0 +1,241 @@
+#include "cli.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "config.h"
+#include "db.h"
+#include "demo.h"
+#include "log.h"
+#include "secret.h"
+#include "serve.h"
+
+#ifdef VP_HAVE_PLAN
+#include "cli_plan.h"
+#endif
+
+extern char **environ;
+
+/* Builds the configuration: defaults < --config file < environment < flags.
+ * Flags other than --config are applied last, in order. Returns 0, or 2 after
+ * printing the error (the exit code for bad usage). */
+static int
+load_config(struct vp_config *c, int argc, char **argv, int allow_serve_flags)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, 0, 'c'},   {"set", required_argument, 0, 's'},
+        {"listen", required_argument, 0, 'l'},   {"port", required_argument, 0, 'p'},
+        {"data-dir", required_argument, 0, 'd'}, {"port-file", required_argument, 0, 'f'},
+        {0, 0, 0, 0}};
+    err e = {0};
+    config_defaults(c);
+    const char *file = NULL;
+    optind = 1;
+    for (int o; (o = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
+        if (o == '?')
+            return 2;
+        if (o == 'c')
+            file = optarg;
+    }
+    if (optind < argc) {
+        fprintf(stderr, "virtportal: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+    if ((file && config_load_file(c, file, &e) < 0) || config_load_env(c, environ, &e) < 0)
+        goto bad;
+    static const char *const shortcut[] = {['l'] = "server.listen", ['p'] = "server.port",
+                                           ['d'] = "server.data_dir", ['f'] = "server.port_file"};
+    optind = 1;
+    for (int o; (o = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
+        char assign[700];
+        if (o == 'c')
+            continue;
+        if (!allow_serve_flags && (o == 'l' || o == 'p' || o == 'f' || o == 's')) {
+            fprintf(stderr, "virtportal: this command does not take that flag\n");
+            return 2;
+        }
+        snprintf(assign, sizeof(assign), "%s=%s", o == 's' ? "" : shortcut[o], optarg);
+        if (config_set(c, o == 's' ? optarg : assign, "command line", &e) < 0)
+            goto bad;
+    }
+    if (config_finish(c, &e) < 0)
+        goto bad;
+    return 0;
+bad:
+    fprintf(stderr, "virtportal: %s\n", e.detail);
+    return 2;
+}
+
+static struct vp_app *
+app_new(void)
+{
+    struct vp_app *app = calloc(1, sizeof(*app));
+    if (!app)
+        fprintf(stderr, "virtportal: out of memory\n");
+    return app;
+}
+
+int
+cli_serve(int argc, char **argv)
+{
+    struct vp_app *app = app_new();
+    if (!app)
+        return 1;
+    int rc = load_config(&app->cfg, argc, argv, 1);
+    if (rc == 0 && log_open(app->cfg.access_log) < 0) {
+        fprintf(stderr, "virtportal: server.access_log: cannot open %s\n", app->cfg.access_log);
+        rc = 1;
+    }
+    if (rc == 0)
+        rc = serve_run(app, NULL, NULL, NULL);
+    log_close();
+    free(app);
+    return rc;
+}
+
+static void
+demo_announce(struct vp_app *app, int port, void *arg)
+{
+    const struct demo_state *st = arg;
+    printf("virtportal demo ready: https://%s:%d/\n", app->cfg.listen_addr, port);
+    printf("data dir: %s\n", app->cfg.data_dir);
+    printf("login: %s\n", st->admin_login);
+    if (st->admin_password[0])
+        printf("password: %s\n", st->admin_password);
+    else
+        printf("password: (set at first start; reset with `virtportal user passwd %s "
+               "--data-dir %s`)\n",
+               st->admin_login, app->cfg.data_dir);
+    fflush(stdout);
+}
+
+static int
+demo_seed_hook(struct vp_app *app, void *arg, err *e)
+{
+    return demo_seed(app, arg, e);
+}
+
+int
+cli_demo(int argc, char **argv)
+{
+    static const struct option opts[] = {{"dir", required_argument, 0, 'd'},
+                                         {"port", required_argument, 0, 'p'},
+                                         {0, 0, 0, 0}};
+    struct vp_app *app = app_new();
+    if (!app)
+        return 1;
+    config_defaults(&app->cfg);
+    err e = {0};
+    snprintf(app->cfg.data_dir, sizeof(app->cfg.data_dir), "%s", "virtportal-demo");
+    optind = 1;
+    for (int o; (o = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
+        char assign[700];
+        if (o == '?') {
+            free(app);
+            return 2;
+        }
+        snprintf(assign, sizeof(assign), "server.%s=%s", o == 'd' ? "data_dir" : "port", optarg);
+        if (config_set(&app->cfg, assign, "command line", &e) < 0) {
+            fprintf(stderr, "virtportal: %s\n", e.detail);
+            free(app);
+            return 2;
+        }
+    }
+    if (config_finish(&app->cfg, &e) < 0) {
+        fprintf(stderr, "virtportal: %s\n", e.detail);
+        free(app);
+        return 2;
+    }
+    log_open("stderr");
+    struct demo_state st = {0};
+    int rc = serve_run(app, demo_seed_hook, &st, demo_announce);
+    explicit_bzero(st.admin_password, sizeof(st.admin_password));
+    log_close();
+    free(app);
+    return rc;
+}
+
+static int
+audit_verify(const char *dbpath, const char *keypath, int64_t from)
+{
+    unsigned char key[64];
+    size_t len = 0;
+    err e = {0};
+    if (access(keypath, R_OK) != 0) { /* verifying must never create a key */
+        fprintf(stderr, "virtportal: %s: cannot read the audit key\n", keypath);
+        return 2;
+    }
+    if (auth_secret_file_load_or_create(keypath, sizeof(key), key, &len, &e) < 0) {
+        fprintf(stderr, "virtportal: %s: %s\n", keypath, e.detail);
+        return 2;
+    }
+    struct db_audit_verify_result r = {0};
+    int rc = db_audit_verify(dbpath, key, len, from, &r, &e);
+    explicit_bzero(key, sizeof(key));
+    if (rc < 0) {
+        fprintf(stderr, "virtportal: %s\n", e.detail);
+        return 2;
+    }
+    if (r.problem == DB_AUDIT_OK) {
+        printf("audit chain ok: %lld rows, last seq %lld, %lld checkpoints\n",
+               (long long)r.rows, (long long)r.last_seq, (long long)r.checkpoints);
+        return 0;
+    }
+    printf("audit chain BROKEN at seq %lld: %s (%lld rows checked)\n", (long long)r.seq,
+           db_audit_problem_name(r.problem), (long long)r.rows);
+    return 1;
+}
+
+int
+cli_audit(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"db", required_argument, 0, 'b'},       {"key", required_argument, 0, 'k'},
+        {"from", required_argument, 0, 'f'},     {"data-dir", required_argument, 0, 'd'},
+        {"config", required_argument, 0, 'c'},   {0, 0, 0, 0}};
+    if (argc < 2 || strcmp(argv[1], "verify")) {
+        fprintf(stderr, "usage: virtportal audit verify [--db FILE] [--key FILE] [--from SEQ] "
+                        "[--data-dir DIR] [--config FILE]\n");
+        return 2;
+    }
+    struct vp_config c;
+    config_defaults(&c);
+    const char *dbfile = NULL, *key = NULL;
+    long long from = 0;
+    err e = {0};
+    optind = 1;
+    for (int o; (o = getopt_long(argc - 1, argv + 1, "", opts, NULL)) != -1;) {
+        char *end = NULL;
+        if (o == 'b')
+            dbfile = optarg;
+        else if (o == 'k')
+            key = optarg;
+        else if (o == 'f' && ((from = strtoll(optarg, &end, 10)) < 0 || !end || *end)) {
+            fprintf(stderr, "virtportal: --from: expected a sequence number\n");
+            return 2;
+        } else if (o == 'd')
+            snprintf(c.data_dir, sizeof(c.data_dir), "%s", optarg);
+        else if (o == 'c' && config_load_file(&c, optarg, &e) < 0) {
+            fprintf(stderr, "virtportal: %s\n", e.detail);
+            return 2;
+        } else if (o == '?')
+            return 2;
+    }
+    if (config_finish(&c, &e) < 0) {
+        fprintf(stderr, "virtportal: %s\n", e.detail);
+        return 2;
+    }
+    return audit_verify(dbfile ? dbfile : c.db_path, key ? key : c.audit_key_file, from);
+}
+
+#ifdef VP_HAVE_PLAN
+int
+cli_plan(int argc, char **argv)
+{
+    return plan_cli_main(argc, argv);
+}
+#endif

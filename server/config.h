@@ -1,0 +1,61 @@
+/* config: the portal's settings, from defaults < INI file < environment < flags.
+ *
+ * Every key is declared once in the table in config.c (section, key, type,
+ * range); the environment name is VIRTPORTAL_<SECTION>_<KEY> upper-cased, and a
+ * flag is `--set section.key=value` (plus a few shortcuts: --listen, --data-dir,
+ * --port). A bad value is an error that names the key and the source. */
+#ifndef VP_CONFIG_H
+#define VP_CONFIG_H
+
+#include <stddef.h>
+
+#include "err.h"
+
+enum cfg_commit_mode { CFG_COMMIT_GROUP, CFG_COMMIT_SINGLE };
+enum cfg_sync { CFG_SYNC_FULL, CFG_SYNC_NORMAL, CFG_SYNC_OFF };
+
+struct vp_config {
+    /* [server] */
+    char listen_addr[64]; /* "127.0.0.1" */
+    int port;             /* 0 = any free port */
+    char data_dir[512];
+    char tls_cert[512]; /* "" = <data_dir>/tls/cert.pem (generated when missing) */
+    char tls_key[512];
+    int threads;
+    int request_timeout_ms;
+    long max_body_bytes;
+    int max_conns_per_client;
+    char cors_origin[256]; /* "" = no CORS */
+    char access_log[512];  /* "stderr", "off" or a file path */
+    char port_file[512];   /* write the bound port here once listening */
+    /* [db] */
+    char db_path[512]; /* "" = <data_dir>/virtportal.db */
+    int commit_mode;   /* enum cfg_commit_mode */
+    int synchronous;   /* enum cfg_sync */
+    /* [auth] */
+    char jwt_secret_file[512];  /* "" = <data_dir>/secrets/jwt.key */
+    char audit_key_file[512];   /* "" = <data_dir>/secrets/audit.key */
+    int access_ttl_s;
+    int refresh_ttl_s;
+    char issuer[64];
+};
+
+/* Fills `c` with defaults. */
+void config_defaults(struct vp_config *c);
+
+/* Reads an INI file into `c`. Unknown sections/keys and bad values are errors. */
+int config_load_file(struct vp_config *c, const char *path, err *e);
+
+/* Applies VIRTPORTAL_* variables from `envp` (NULL-terminated, borrowed). */
+int config_load_env(struct vp_config *c, char *const *envp, err *e);
+
+/* Applies one "section.key=value" assignment; `source` names it in errors. */
+int config_set(struct vp_config *c, const char *assignment, const char *source, err *e);
+
+/* Fills derived paths (cert, db, secrets under data_dir) and checks consistency. */
+int config_finish(struct vp_config *c, err *e);
+
+/* Writes "section.key = value" lines for every key (for `virtportal config`). */
+void config_print(const struct vp_config *c, void (*out)(const char *line, void *arg), void *arg);
+
+#endif

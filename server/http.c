@@ -1,0 +1,557 @@
+#include "http.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <civetweb.h>
+#include <openssl/rand.h>
+
+#include "app.h"
+#include "dispatch.h"
+#include "embedded.h"
+#include "log.h"
+#include "router.h"
+#include "tls.h"
+
+extern const struct embedded_file web_assets[];
+
+enum { CONN_SLOTS = 1024 };
+
+/* Open connections per client address, to cap what one client can hold
+ * (each keep-alive connection pins a worker thread in civetweb). */
+struct conn_slot {
+    char ip[48];
+    int count;
+};
+
+struct ui_file {
+    const struct embedded_file *f;
+    char etag[24];
+    const char *type;
+};
+
+struct http_server {
+    struct mg_context *ctx;
+    struct tls_server *tls;
+    struct vp_app *app;
+    int port;
+    pthread_mutex_t conns_lock; /* guards conns */
+    struct conn_slot conns[CONN_SLOTS];
+    struct ui_file *ui; /* immutable after start */
+    size_t nui;
+    char rid_prefix[9];
+    atomic_ulong rid_counter;
+};
+
+static const char security_headers[] =
+    "Strict-Transport-Security: max-age=31536000; includeSubDomains\r\n"
+    "Content-Security-Policy: default-src 'self'; script-src 'self'; style-src 'self'; "
+    "img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'\r\n"
+    "X-Content-Type-Options: nosniff\r\n"
+    "X-Frame-Options: DENY\r\n"
+    "Referrer-Policy: no-referrer\r\n"
+    "Cross-Origin-Opener-Policy: same-origin\r\n"
+    "Cross-Origin-Resource-Policy: same-origin\r\n";
+
+static const char *
+reason_phrase(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 413: return "Content Too Large";
+    case 415: return "Unsupported Media Type";
+    case 429: return "Too Many Requests";
+    case 503: return "Service Unavailable";
+    default: return status >= 500 ? "Internal Server Error" : "Unknown";
+    }
+}
+
+/* ---- per-client connection accounting ---- */
+
+static struct conn_slot *
+conn_slot_find(struct http_server *s, const char *ip, int create)
+{
+    uint32_t h = 2166136261u;
+    for (const char *p = ip; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    for (int i = 0; i < CONN_SLOTS; i++) {
+        struct conn_slot *slot = &s->conns[(h + (uint32_t)i) % CONN_SLOTS];
+        if (!strcmp(slot->ip, ip))
+            return slot;
+        if (!slot->ip[0] || (create && slot->count == 0)) {
+            if (!create)
+                return NULL;
+            snprintf(slot->ip, sizeof(slot->ip), "%s", ip);
+            return slot;
+        }
+    }
+    return NULL;
+}
+
+/* A connection is counted at its first request (civetweb's init_connection
+ * callback runs before the client address is filled in). */
+static struct conn_slot *
+conn_register(struct http_server *s, struct mg_connection *conn)
+{
+    struct conn_slot *slot = mg_get_user_connection_data(conn);
+    if (slot)
+        return slot;
+    pthread_mutex_lock(&s->conns_lock);
+    slot = conn_slot_find(s, mg_get_request_info(conn)->remote_addr, 1);
+    if (slot)
+        slot->count++;
+    pthread_mutex_unlock(&s->conns_lock);
+    mg_set_user_connection_data(conn, slot);
+    return slot;
+}
+
+static void
+on_connection_close(const struct mg_connection *conn)
+{
+    struct http_server *s = mg_get_user_data(mg_get_context(conn));
+    struct conn_slot *slot = mg_get_user_connection_data(conn);
+    if (!slot)
+        return;
+    pthread_mutex_lock(&s->conns_lock);
+    if (slot->count > 0)
+        slot->count--;
+    pthread_mutex_unlock(&s->conns_lock);
+}
+
+static int
+conn_over_cap(struct http_server *s, struct mg_connection *conn)
+{
+    struct conn_slot *slot = conn_register(s, conn);
+    if (!slot)
+        return 0;
+    pthread_mutex_lock(&s->conns_lock);
+    int over = slot->count > s->app->cfg.max_conns_per_client;
+    pthread_mutex_unlock(&s->conns_lock);
+    return over;
+}
+
+/* ---- response writing: one buffer, one write (PITFALLS: 4x throughput) ---- */
+
+struct buf {
+    char *p;
+    size_t len, cap;
+};
+
+static void
+buf_put(struct buf *b, const char *s, size_t n)
+{
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = (b->len + n + 1) * 2;
+        char *p = realloc(b->p, cap);
+        if (!p)
+            return;
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+}
+
+static void
+buf_fmt(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void
+buf_fmt(struct buf *b, const char *fmt, ...)
+{
+    char tmp[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        buf_put(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
+}
+
+static int
+header_value_ok(const char *v)
+{
+    return v && !strpbrk(v, "\r\n");
+}
+
+static void
+put_head(struct buf *b, const struct api_req *r, const struct api_resp *w, int keep)
+{
+    buf_fmt(b, "HTTP/1.1 %d %s\r\n", w->status, reason_phrase(w->status));
+    if (w->content_type)
+        buf_fmt(b, "Content-Type: %s\r\n", w->content_type);
+    if (w->stream)
+        buf_fmt(b, "Transfer-Encoding: chunked\r\n");
+    else if (w->status != 304)
+        buf_fmt(b, "Content-Length: %zu\r\n", w->body_len);
+    buf_put(b, security_headers, sizeof(security_headers) - 1);
+    buf_fmt(b, "X-Request-Id: %s\r\n", r->request_id);
+    int has_cache = 0;
+    for (size_t i = 0; i < w->nheaders; i++) {
+        if (!header_value_ok(w->headers[i].value))
+            continue;
+        has_cache |= !strcasecmp(w->headers[i].name, "Cache-Control");
+        buf_fmt(b, "%s: %s\r\n", w->headers[i].name, w->headers[i].value);
+    }
+    if (!has_cache)
+        buf_fmt(b, "Cache-Control: no-store\r\n");
+    buf_fmt(b, keep ? "" : "Connection: close\r\n");
+    buf_put(b, "\r\n", 2);
+}
+
+static int
+chunk_writer(void *wctx, const void *data, size_t n)
+{
+    return mg_send_chunk(wctx, data, (unsigned)n) < 0 ? -1 : 0;
+}
+
+/* Returns the number of body bytes sent. */
+static size_t
+write_response(struct mg_connection *conn, const struct api_req *r, const struct api_resp *w,
+               int head_only, int keep)
+{
+    struct buf b = {0};
+    put_head(&b, r, w, keep);
+    size_t sent = 0;
+    if (!w->stream && !head_only && w->body_len) {
+        buf_put(&b, w->body, w->body_len);
+        sent = w->body_len;
+    }
+    if (b.p)
+        mg_write(conn, b.p, b.len);
+    free(b.p);
+    if (w->stream && !head_only) {
+        w->stream(w->stream_arg, chunk_writer, conn);
+        mg_send_chunk(conn, "", 0);
+    }
+    return sent;
+}
+
+/* ---- the embedded UI ---- */
+
+static const char *
+content_type_of(const char *name)
+{
+    static const struct {
+        const char *ext, *type;
+    } types[] = {
+        {".html", "text/html; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},
+        {".css", "text/css; charset=utf-8"},   {".svg", "image/svg+xml"},
+        {".png", "image/png"},                 {".woff2", "font/woff2"},
+        {".json", "application/json"},         {".ico", "image/x-icon"},
+        {".txt", "text/plain; charset=utf-8"}, {".map", "application/json"},
+    };
+    const char *dot = strrchr(name, '.');
+    for (size_t i = 0; dot && i < sizeof(types) / sizeof(types[0]); i++)
+        if (!strcmp(dot, types[i].ext))
+            return types[i].type;
+    return "application/octet-stream";
+}
+
+static void
+ui_index(struct http_server *s)
+{
+    size_t n = 0;
+    while (web_assets[n].name)
+        n++;
+    s->ui = calloc(n + 1, sizeof(*s->ui));
+    for (size_t i = 0; s->ui && i < n; i++) {
+        uint64_t h = 1469598103934665603ull;
+        for (size_t k = 0; k < web_assets[i].len; k++)
+            h = (h ^ web_assets[i].data[k]) * 1099511628211ull;
+        s->ui[i].f = &web_assets[i];
+        snprintf(s->ui[i].etag, sizeof(s->ui[i].etag), "\"%016" PRIx64 "\"", h);
+        s->ui[i].type = content_type_of(web_assets[i].name);
+    }
+    s->nui = s->ui ? n : 0;
+}
+
+static const struct ui_file *
+ui_lookup(const struct http_server *s, const char *name)
+{
+    for (size_t i = 0; i < s->nui; i++)
+        if (!strcmp(s->ui[i].f->name, name))
+            return &s->ui[i];
+    return NULL;
+}
+
+/* Client-side routes ("/vms/12", "/tenants") get index.html; anything that
+ * looks like a file ("/.env", "/x.php") does not exist. */
+static int
+is_app_route(const char *path)
+{
+    for (const char *p = path; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '/' || *p == '-'))
+            return 0;
+    return 1;
+}
+
+static void
+serve_ui(struct http_server *s, struct api_req *r, struct api_resp *w)
+{
+    err e = {0};
+    const struct ui_file *f = NULL;
+    if (strcmp(r->method, "GET") && strcmp(r->method, "HEAD")) {
+        err_set(&e, ERR_METHOD, "%s is not allowed on this resource.", r->method);
+        api_reply_problem(r, w, &e, NULL);
+        api_add_header(w, "Allow", "GET, HEAD");
+        return;
+    }
+    if (!strncmp(r->path, "/assets/", 8))
+        f = ui_lookup(s, r->path + 1);
+    else if (is_app_route(r->path))
+        f = ui_lookup(s, "index.html");
+    if (!f) {
+        err_set(&e, ERR_NOT_FOUND, "No such resource.");
+        api_reply_problem(r, w, &e, NULL);
+        return;
+    }
+    const char *inm = api_header(r, "If-None-Match");
+    w->status = (inm && !strcmp(inm, f->etag)) ? 304 : 200;
+    w->content_type = f->type;
+    w->body = (const char *)f->f->data;
+    w->body_len = w->status == 200 ? f->f->len : 0;
+    api_add_header(w, "ETag", f->etag);
+    /* asset names carry a content hash: cache forever; index.html revalidates */
+    api_add_header(w, "Cache-Control", strncmp(r->path, "/assets/", 8)
+                                           ? "no-cache"
+                                           : "public, max-age=31536000, immutable");
+}
+
+/* ---- the request handler ---- */
+
+static long
+body_reader(void *conn, char *buf, size_t n)
+{
+    return mg_read(conn, buf, n);
+}
+
+/* Request smuggling guards (civetweb accepts all of these). */
+static int
+framing_check(const struct mg_request_info *ri, err *e)
+{
+    int ncl = 0, nte = 0;
+    const char *te = NULL;
+    for (int i = 0; i < ri->num_headers; i++) {
+        if (!strcasecmp(ri->http_headers[i].name, "Content-Length"))
+            ncl++;
+        if (!strcasecmp(ri->http_headers[i].name, "Transfer-Encoding"))
+            nte++, te = ri->http_headers[i].value;
+    }
+    if (ncl > 1)
+        return err_set(e, ERR_INVALID, "More than one Content-Length header.");
+    if (nte && ncl)
+        return err_set(e, ERR_INVALID, "Both Transfer-Encoding and Content-Length are present.");
+    if (nte > 1 || (te && strcasecmp(te, "chunked")))
+        return err_set(e, ERR_INVALID, "Only 'Transfer-Encoding: chunked' is accepted.");
+    return 0;
+}
+
+static void
+fill_request(struct http_server *s, struct mg_connection *conn, struct api_req *r)
+{
+    const struct mg_request_info *ri = mg_get_request_info(conn);
+    struct api_header *h = arena_alloc(r->a, sizeof(*h) * (size_t)(ri->num_headers + 1));
+    for (int i = 0; h && i < ri->num_headers; i++)
+        h[i] = (struct api_header){ri->http_headers[i].name, ri->http_headers[i].value};
+    r->headers = h;
+    r->nheaders = h ? (size_t)ri->num_headers : 0;
+    r->app = s->app;
+    r->method = ri->request_method;
+    r->path = ri->local_uri_raw ? ri->local_uri_raw : "";
+    r->query = ri->query_string;
+    r->source_ip = ri->remote_addr;
+    r->user_agent = api_header(r, "User-Agent");
+    r->read_body = body_reader;
+    r->conn = conn;
+    r->content_length = ri->content_length;
+    snprintf(r->request_id, sizeof(r->request_id), "%s-%08lx", s->rid_prefix,
+             atomic_fetch_add(&s->rid_counter, 1));
+}
+
+static int
+is_api_path(const char *p)
+{
+    return !strncmp(p, "/api/", 5) || !strcmp(p, "/healthz") || !strcmp(p, "/readyz") ||
+           !strcmp(p, "/metrics");
+}
+
+static void
+route_request(struct http_server *s, struct mg_connection *conn, struct api_req *r,
+              struct api_resp *w)
+{
+    err e = {0};
+    if (framing_check(mg_get_request_info(conn), &e) < 0 ||
+        (r->content_length > s->app->cfg.max_body_bytes &&
+         err_set(&e, ERR_TOO_LARGE, "The body is larger than %ld bytes.",
+                 s->app->cfg.max_body_bytes)) ||
+        (conn_over_cap(s, conn) &&
+         err_set(&e, ERR_RATE_LIMITED, "Too many connections from your address."))) {
+        mg_disable_connection_keep_alive(conn); /* never read an unwanted body */
+        api_reply_problem(r, w, &e, NULL);
+        return;
+    }
+    if (is_api_path(r->path))
+        api_dispatch(r, w, s->app->cfg.max_body_bytes);
+    else if (api_path_check(r->path, &e) < 0)
+        api_reply_problem(r, w, &e, NULL);
+    else
+        serve_ui(s, r, w);
+}
+
+static int
+client_keeps_alive(const struct mg_connection *conn)
+{
+    const char *c = mg_get_header(conn, "Connection");
+    const struct mg_request_info *ri = mg_get_request_info(conn);
+    if (c)
+        return strcasestr(c, "keep-alive") != NULL;
+    return ri->http_version && !strcmp(ri->http_version, "1.1");
+}
+
+static void
+access_log(const struct api_req *r, int status, size_t bytes, double ms)
+{
+    log_event(LOG_INFO, "access",
+              json_pack("{s:s,s:s?,s:s,s:s,s:i,s:I,s:f,s:s}", "request_id", r->request_id, "user",
+                        r->who.login, "method", r->method, "path", r->path, "status", status,
+                        "bytes", (json_int_t)bytes, "duration_ms", ms, "ip", r->source_ip));
+}
+
+static int
+on_request(struct mg_connection *conn, void *cbdata)
+{
+    struct http_server *s = cbdata;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    struct api_req r = {0};
+    struct api_resp w = {0};
+    r.a = arena_new();
+    if (!r.a)
+        return 500;
+    fill_request(s, conn, &r);
+    route_request(s, conn, &r, &w);
+    int keep = client_keeps_alive(conn);
+    if (!keep)
+        mg_disable_connection_keep_alive(conn);
+    size_t sent = write_response(conn, &r, &w, !strcmp(r.method, "HEAD"), keep);
+    atomic_fetch_add(&s->app->requests_total, 1);
+    if (w.status >= 500)
+        atomic_fetch_add(&s->app->responses_5xx, 1);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    access_log(&r, w.status, sent,
+               (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+    arena_destroy(r.a);
+    return w.status;
+}
+
+/* ---- lifecycle ---- */
+
+static int
+on_external_ssl_ctx(void **ssl_ctx, void *user_data)
+{
+    struct http_server *s = user_data;
+    if (*ssl_ctx == NULL)
+        *ssl_ctx = tls_server_ctx(s->tls);
+    return 1; /* ours: civetweb neither configures nor frees it */
+}
+
+static int
+on_log_message(const struct mg_connection *conn, const char *message)
+{
+    log_event(LOG_WARN, "civetweb", json_pack("{s:s}", "detail", message));
+    return 1;
+}
+
+static struct mg_context *
+start_civetweb(struct http_server *s, err *e)
+{
+    const struct vp_config *c = &s->app->cfg;
+    char ports[96], threads[16], timeout[16];
+    snprintf(ports, sizeof(ports), "%s:%ds", c->listen_addr, c->port);
+    snprintf(threads, sizeof(threads), "%d", c->threads);
+    snprintf(timeout, sizeof(timeout), "%d", c->request_timeout_ms);
+    const char *options[] = {
+        "listening_ports", ports, "num_threads", threads, "request_timeout_ms", timeout,
+        "keep_alive_timeout_ms", "30000", "enable_keep_alive", "yes", "tcp_nodelay", "1",
+        "decode_url", "no", /* we route on the raw path */
+        "max_request_size", "16384", "connection_queue", "256", "listen_backlog", "512",
+        "enable_directory_listing", "no", "ssl_protocol_version", "4", NULL};
+    struct mg_callbacks cb = {0};
+    cb.external_ssl_ctx = on_external_ssl_ctx;
+    cb.connection_close = on_connection_close;
+    cb.log_message = on_log_message;
+    struct mg_context *ctx = mg_start(&cb, s, options);
+    if (!ctx)
+        err_set(e, ERR_UNAVAILABLE, "cannot listen on %s:%d (in use, or no permission)",
+                c->listen_addr, c->port);
+    return ctx;
+}
+
+struct http_server *
+http_start(struct vp_app *app, err *e)
+{
+    if (!(mg_init_library(MG_FEATURES_TLS) & MG_FEATURES_TLS))
+        return err_set(e, ERR_INTERNAL, "civetweb was built without TLS"), NULL;
+    struct http_server *s = calloc(1, sizeof(*s));
+    if (!s)
+        return err_set(e, ERR_INTERNAL, "out of memory"), NULL;
+    s->app = app;
+    pthread_mutex_init(&s->conns_lock, NULL);
+    unsigned char rnd[4];
+    RAND_bytes(rnd, sizeof(rnd));
+    snprintf(s->rid_prefix, sizeof(s->rid_prefix), "%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2],
+             rnd[3]);
+    ui_index(s);
+    s->tls = tls_server_new(app->cfg.tls_cert, app->cfg.tls_key, e);
+    s->ctx = s->tls ? start_civetweb(s, e) : NULL;
+    if (!s->ctx) {
+        http_stop(s);
+        return NULL;
+    }
+    mg_set_request_handler(s->ctx, "/", on_request, s);
+    struct mg_server_port port;
+    if (mg_get_server_ports(s->ctx, 1, &port) == 1)
+        s->port = port.port;
+    return s;
+}
+
+int
+http_port(const struct http_server *s)
+{
+    return s->port;
+}
+
+int
+http_reload_tls(struct http_server *s, err *e)
+{
+    return tls_server_reload(s->tls, e);
+}
+
+void
+http_stop(struct http_server *s)
+{
+    if (!s)
+        return;
+    if (s->ctx)
+        mg_stop(s->ctx); /* joins the workers: in-flight requests finish first */
+    tls_server_free(s->tls);
+    pthread_mutex_destroy(&s->conns_lock);
+    free(s->ui);
+    free(s);
+}
