@@ -26,8 +26,8 @@ vp_binary(void)
     return b ? b : "build/virtportal";
 }
 
-static int
-run_with_stdin(char *const argv[], const char *input)
+int
+vp_run(char *const argv[], const char *input)
 {
     int fds[2];
     if (pipe(fds) < 0)
@@ -61,7 +61,7 @@ bootstrap_admin(struct vp_proc *p)
     snprintf(input, sizeof(input), "%s\n", p->admin_password);
     char *const argv[] = {(char *)vp_binary(), "user", "add", "admin", "--role", "admin",
                           "--data-dir", p->dir, NULL};
-    return run_with_stdin(argv, input) == 0 ? 0 : -1;
+    return vp_run(argv, input) == 0 ? 0 : -1;
 }
 
 static int

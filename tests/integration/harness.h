@@ -63,6 +63,10 @@ char *vp_header(const struct vp_resp *r, const char *name);
 
 void vp_resp_free(struct vp_resp *r);
 
+/* Runs argv (no shell) with `input` on stdin (may be NULL); returns the exit
+ * status, or -1 when it did not exit normally. */
+int vp_run(char *const argv[], const char *input);
+
 /* Path of the binary under test ($VP_BINARY). */
 const char *vp_binary(void);
 
