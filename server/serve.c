@@ -9,6 +9,7 @@
 
 #include "db.h"
 #include "http.h"
+#include "identity.h"
 #include "jwt.h"
 #include "log.h"
 #include "secret.h"
@@ -86,8 +87,9 @@ serve_open_state(struct vp_app *app, err *e)
 {
     if (!app->throttle)
         app->throttle = auth_throttle_new(4096, 5, 60, e);
+    /* built-in roles are synced at every start: a new binary may add permissions */
     if (!app->throttle || ensure_dir(app->cfg.data_dir, e) < 0 || open_jwt(app, e) < 0 ||
-        open_db(app, e) < 0) {
+        open_db(app, e) < 0 || db_role_sync_builtin(app->db, e) < 0) {
         serve_close_state(app);
         return -1;
     }
