@@ -136,14 +136,17 @@ api_route_match(const struct api_route *routes, size_t nroutes, const char *meth
     const char *spans[API_MAX_PARAMS];
     size_t lens[API_MAX_PARAMS];
     int np = 0, path_known = 0;
+    const char *want = strcmp(method, "HEAD") ? method : "GET"; /* HEAD is GET without a body */
     if (allowlen)
         allow[0] = '\0';
     for (size_t i = 0; i < nroutes; i++) {
         if (!pattern_match(routes[i].pattern, path, spans, lens, &np))
             continue;
         path_known = 1;
-        if (strcmp(routes[i].method, method)) {
+        if (strcmp(routes[i].method, want)) {
             allow_append(allow, allowlen, routes[i].method);
+            if (!strcmp(routes[i].method, "GET"))
+                allow_append(allow, allowlen, "HEAD");
             continue;
         }
         for (int k = 0; k < np; k++) {

@@ -391,17 +391,28 @@ is_api_path(const char *p)
            !strcmp(p, "/metrics");
 }
 
+/* Refuses what must never reach the router: smuggling-prone framing, bodies
+ * over the limit, a client holding too many connections. */
+static int
+front_door_check(struct http_server *s, struct mg_connection *conn, const struct api_req *r,
+                 err *e)
+{
+    if (framing_check(mg_get_request_info(conn), e) < 0)
+        return -1;
+    if (r->content_length > s->app->cfg.max_body_bytes)
+        return err_set(e, ERR_TOO_LARGE, "The body is larger than %ld bytes.",
+                       s->app->cfg.max_body_bytes);
+    if (conn_over_cap(s, conn))
+        return err_set(e, ERR_RATE_LIMITED, "Too many connections from your address.");
+    return 0;
+}
+
 static void
 route_request(struct http_server *s, struct mg_connection *conn, struct api_req *r,
               struct api_resp *w)
 {
     err e = {0};
-    if (framing_check(mg_get_request_info(conn), &e) < 0 ||
-        (r->content_length > s->app->cfg.max_body_bytes &&
-         err_set(&e, ERR_TOO_LARGE, "The body is larger than %ld bytes.",
-                 s->app->cfg.max_body_bytes)) ||
-        (conn_over_cap(s, conn) &&
-         err_set(&e, ERR_RATE_LIMITED, "Too many connections from your address."))) {
+    if (front_door_check(s, conn, r, &e) < 0) {
         mg_disable_connection_keep_alive(conn); /* never read an unwanted body */
         api_reply_problem(r, w, &e, NULL);
         return;
@@ -460,6 +471,38 @@ on_request(struct mg_connection *conn, void *cbdata)
     return w.status;
 }
 
+/* Errors civetweb raises itself (unparseable request line, bad
+ * Transfer-Encoding, header too large, timeouts) get a problem+json body and
+ * our headers too, instead of its HTML page. */
+static int
+on_http_error(struct mg_connection *conn, int status, const char *msg)
+{
+    struct http_server *s = mg_get_user_data(mg_get_context(conn));
+    struct api_req r = {0};
+    struct api_resp w = {0};
+    r.a = arena_new();
+    if (!r.a)
+        return 1;
+    snprintf(r.request_id, sizeof(r.request_id), "%s-%08lx", s->rid_prefix,
+             atomic_fetch_add(&s->rid_counter, 1));
+    const char *title = reason_phrase(status);
+    w.status = status;
+    w.content_type = "application/problem+json";
+    w.body = arena_printf(r.a,
+                          "{\"type\":\"/problems/http-%d\",\"title\":\"%s\",\"status\":%d,"
+                          "\"detail\":\"The request could not be processed (%s).\","
+                          "\"instance\":\"urn:request:%s\"}",
+                          status, title, status, title, r.request_id);
+    w.body_len = w.body ? strlen(w.body) : 0;
+    mg_disable_connection_keep_alive(conn);
+    write_response(conn, &r, &w, 0, 0);
+    log_event(LOG_INFO, "access",
+              json_pack("{s:s,s:i,s:s}", "request_id", r.request_id, "status", status, "error",
+                        "rejected by the HTTP parser"));
+    arena_destroy(r.a);
+    return 0;
+}
+
 /* ---- lifecycle ---- */
 
 static int
@@ -496,6 +539,7 @@ start_civetweb(struct http_server *s, err *e)
     cb.external_ssl_ctx = on_external_ssl_ctx;
     cb.connection_close = on_connection_close;
     cb.log_message = on_log_message;
+    cb.http_error = on_http_error;
     struct mg_context *ctx = mg_start(&cb, s, options);
     if (!ctx)
         err_set(e, ERR_UNAVAILABLE, "cannot listen on %s:%d (in use, or no permission)",

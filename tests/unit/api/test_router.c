@@ -84,7 +84,9 @@ test_method_not_allowed(void **state)
     err e = {0};
     assert_null(match(a, "DELETE", "/api/v1/vms", params, allow, &e));
     assert_int_equal(e.kind, ERR_METHOD);
-    assert_string_equal(allow, "GET, POST");
+    assert_string_equal(allow, "GET, HEAD, POST");
+    /* HEAD is GET without a body */
+    assert_ptr_equal(match(a, "HEAD", "/api/v1/vms", params, allow, &e), &routes[0]);
     arena_destroy(a);
 }
 
