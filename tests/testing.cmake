@@ -51,7 +51,9 @@ function(vp_case_test name)
     foreach(line ${lines})
       string(REGEX REPLACE ".*cmocka_unit_test[a-z_]*\\((test_[a-z0-9_]+).*" "\\1" case "${line}")
       add_test(NAME ${name}.${case} COMMAND ${name} ${case})
+      # a filter that matches no case would pass with 0 tests run: fail instead
       set_tests_properties(${name}.${case} PROPERTIES LABELS "${T_LABELS}" TIMEOUT ${T_TIMEOUT}
+        FAIL_REGULAR_EXPRESSION "PASSED  \\] 0 test"
         ENVIRONMENT "VP_BINARY=$<TARGET_FILE:virtportal>;VP_SOURCE_DIR=${CMAKE_SOURCE_DIR};VP_FIXTURES=${CMAKE_SOURCE_DIR}/../shared/fixtures;${T_ENV}")
     endforeach()
   endforeach()
