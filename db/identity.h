@@ -12,7 +12,11 @@
  * Lists are keyset-paginated: rows come ordered by (sort key, id), and a page
  * continues strictly after the (sort key, id) of the last row seen. The sort
  * key is text for every sort (ids are zero-padded), so a cursor is two values.
- * Timestamps are RFC 3339 UTC text; "" in a struct stands for NULL. */
+ * Timestamps are RFC 3339 UTC text; "" in a struct stands for NULL.
+ *
+ * Ownership: every pointer argument is borrowed (copied when kept); results
+ * are filled into caller-provided structs; a row callback's row and key are
+ * valid only during the call. */
 #ifndef VP_DB_IDENTITY_H
 #define VP_DB_IDENTITY_H
 
@@ -338,6 +342,11 @@ int db_actor_effective(db_conn *c, const struct db_actor *actor, int64_t tenant_
  * scope of the subject's bindings? */
 int db_actor_covers(db_conn *c, const struct db_actor *actor, const char *kind, int64_t id,
                     bool *ok, err *e);
+
+/* Is user_id the only enabled user holding the built-in admin role globally?
+ * (The API refuses to disable, delete or unbind it: that would lock everyone
+ * out; the CLI, the recovery tool, may.) */
+int db_last_admin(db_conn *c, int64_t user_id, bool *last, err *e);
 
 /* A perm_set from space-separated permission names (unknown ones skipped). */
 perm_set db_role_perms_parse(const char *names);

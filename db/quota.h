@@ -175,7 +175,8 @@ int db_quota_check(db *d, int64_t tenant_id, const struct quota_deltas *deltas,
 
 /* Checks and, when everything fits, inserts a reservation of `deltas` for
  * tenant_id, on the writer in one transaction with its audit row `a`
- * (borrowed, may be NULL; its target is kept as the reservation's purpose).
+ * (borrowed, may be NULL; its target is kept as the reservation's purpose,
+ * its details are {reservation_id, deltas} for that row only).
  * Returns 0 with *reservation_id; or -1: ERR_QUOTA with *why filled (nothing
  * is reserved; when `a` is given, a "denied" audit row with the refusal is
  * written), ERR_NOT_FOUND (no tenant), ERR_UNAVAILABLE. `why` may be NULL. */
@@ -201,6 +202,10 @@ int db_quota_release(db *d, int64_t reservation_id, struct db_audit *a, err *e);
  * commit; one audit row (actor "system", action "quota.reconcile") lists
  * them. *released (may be NULL) counts them. */
 int db_quota_reconcile(db *d, const char *before, int64_t *released, err *e);
+
+/* The same with the cut-off `max_age_s` seconds before `now` (seconds since
+ * the epoch): what `virtportal serve` runs once at start, e.g. with 15 min. */
+int db_quota_reconcile_older(db *d, int64_t now, int64_t max_age_s, int64_t *released, err *e);
 
 /* ---- per-host allocation (input of the budget split) ---- */
 

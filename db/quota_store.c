@@ -9,6 +9,7 @@
 
 #include "db_internal.h"
 #include "identity.h"
+#include "session.h"
 
 /* ---- the resource table ---- */
 
@@ -24,10 +25,8 @@ static const struct quota_res_info res_table[QUOTA_RES_COUNT] = {
     [QUOTA_VCPUS] = {"vcpus", "vcpus", 0, 1000000, 1, true, "count"},
     [QUOTA_MEMORY_MIB] = {"memory_mib", "memory_mib", 0, PIB_IN_MIB, 1, true, "MiB"},
     [QUOTA_DISK_GIB] = {"disk_gib", "disk_gib", 0, EIB_IN_GIB, 1, true, "GiB"},
-    [QUOTA_CPU_CORES] = {"cpu_cores", "cpu_millicores", 10, 1000000 * 1000LL, 1000, false,
-                         "cores"},
-    [QUOTA_MEMORY_MAX_MIB] = {"memory_max_mib", "memory_max_mib", 16, PIB_IN_MIB, 1, false,
-                              "MiB"},
+    [QUOTA_CPU_CORES] = {"cpu_cores", "cpu_millicores", 10, 1000000 * 1000LL, 1000, false, "cores"},
+    [QUOTA_MEMORY_MAX_MIB] = {"memory_max_mib", "memory_max_mib", 16, PIB_IN_MIB, 1, false, "MiB"},
     [QUOTA_IO_READ_BPS] = {"io_read_bps", "io_read_bps", 4096, TIB, 1, false, "bytes/s"},
     [QUOTA_IO_WRITE_BPS] = {"io_write_bps", "io_write_bps", 4096, TIB, 1, false, "bytes/s"},
     [QUOTA_IO_READ_IOPS] = {"io_read_iops", "io_read_iops", 1, 100000000, 1, false, "ops/s"},
@@ -89,8 +88,8 @@ db_quota_evaluate(const struct quota_limits *l, const struct quota_alloc *used,
         int64_t need = sat_add(sat_add(used->v[r], reserved->v[r]), d);
         if (need <= lim)
             continue;
-        why->v[why->n++] = (struct quota_violation){(enum quota_res)r, lim,   used->v[r],
-                                                    reserved->v[r],    d,     need - lim};
+        why->v[why->n++] = (struct quota_violation){(enum quota_res)r, lim, used->v[r],
+                                                    reserved->v[r],    d,   need - lim};
     }
     return why->n == 0;
 }
@@ -130,12 +129,11 @@ db_quota_violations_json(const struct quota_refusal *why)
     json_t *a = json_array();
     for (size_t i = 0; a && i < why->n; i++) {
         const struct quota_violation *v = &why->v[i];
-        json_array_append_new(a, json_pack("{s:s,s:I,s:I,s:I,s:I,s:I}", "resource",
-                                           res_table[v->res].name, "limit", (json_int_t)v->limit,
-                                           "used", (json_int_t)v->used, "reserved",
-                                           (json_int_t)v->reserved, "requested",
-                                           (json_int_t)v->requested, "shortfall",
-                                           (json_int_t)v->shortfall));
+        json_array_append_new(
+            a, json_pack("{s:s,s:I,s:I,s:I,s:I,s:I}", "resource", res_table[v->res].name, "limit",
+                         (json_int_t)v->limit, "used", (json_int_t)v->used, "reserved",
+                         (json_int_t)v->reserved, "requested", (json_int_t)v->requested,
+                         "shortfall", (json_int_t)v->shortfall));
     }
     return a;
 }
@@ -213,11 +211,12 @@ used_read(db_conn *c, int64_t tenant_id, struct quota_alloc *out, err *e)
 static int
 reserved_read(db_conn *c, int64_t tenant_id, struct quota_alloc *out, int64_t *count, err *e)
 {
-    DB_STMT s = db_conn_stmt(c,
-                             "SELECT ifnull(sum(max(vms, 0)), 0), ifnull(sum(max(vcpus, 0)), 0), "
-                             "ifnull(sum(max(memory_mib, 0)), 0), ifnull(sum(max(disk_gib, 0)), 0), "
-                             "count(*) FROM quota_reservation WHERE tenant_id = ?1",
-                             e);
+    DB_STMT s =
+        db_conn_stmt(c,
+                     "SELECT ifnull(sum(max(vms, 0)), 0), ifnull(sum(max(vcpus, 0)), 0), "
+                     "ifnull(sum(max(memory_mib, 0)), 0), ifnull(sum(max(disk_gib, 0)), 0), "
+                     "count(*) FROM quota_reservation WHERE tenant_id = ?1",
+                     e);
     return s ? alloc_row(s, tenant_id, out, count, e) : -1;
 }
 
@@ -225,7 +224,8 @@ static int
 usage_read(db_conn *c, int64_t tenant_id, struct quota_usage *u, err *e)
 {
     memset(u, 0, sizeof(*u));
-    if (tenant_must_exist(c, tenant_id, e) < 0 || limits_read(c, tenant_id, &u->limits, NULL, e) < 0 ||
+    if (tenant_must_exist(c, tenant_id, e) < 0 ||
+        limits_read(c, tenant_id, &u->limits, NULL, e) < 0 ||
         used_read(c, tenant_id, &u->used, e) < 0)
         return -1;
     return reserved_read(c, tenant_id, &u->reserved, &u->reservations, e);
@@ -319,8 +319,9 @@ apply_set(db_conn *c, void *arg, struct db_audit *a, err *e)
         return -1;
     db_quota_over(j->l, &used, &j->over);
     j->over.tenant_id = j->tenant_id;
-    j->details = json_pack("{s:o,s:o,s:o}", "before", db_quota_limits_json(&before), "after",
-                           db_quota_limits_json(j->l), "over_quota", db_quota_violations_json(&j->over));
+    j->details =
+        json_pack("{s:o,s:o,s:o}", "before", db_quota_limits_json(&before), "after",
+                  db_quota_limits_json(j->l), "over_quota", db_quota_violations_json(&j->over));
     if (!j->details)
         return err_set(e, ERR_INTERNAL, "out of memory");
     a->details = j->details;
@@ -498,16 +499,15 @@ stale_collect(db_conn *c, struct reconcile_job *j, json_t *list, err *e)
     sqlite3_bind_text(s, 1, j->before, -1, SQLITE_STATIC);
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        json_array_append_new(
-            list, json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:s,s:s}", "id",
-                            (json_int_t)sqlite3_column_int64(s, 0), "tenant_id",
-                            (json_int_t)sqlite3_column_int64(s, 1), "vms",
-                            (json_int_t)sqlite3_column_int64(s, 2), "vcpus",
-                            (json_int_t)sqlite3_column_int64(s, 3), "memory_mib",
-                            (json_int_t)sqlite3_column_int64(s, 4), "disk_gib",
-                            (json_int_t)sqlite3_column_int64(s, 5), "purpose",
-                            (const char *)sqlite3_column_text(s, 6), "created_at",
-                            (const char *)sqlite3_column_text(s, 7)));
+        json_array_append_new(list, json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:s,s:s}", "id",
+                                              (json_int_t)sqlite3_column_int64(s, 0), "tenant_id",
+                                              (json_int_t)sqlite3_column_int64(s, 1), "vms",
+                                              (json_int_t)sqlite3_column_int64(s, 2), "vcpus",
+                                              (json_int_t)sqlite3_column_int64(s, 3), "memory_mib",
+                                              (json_int_t)sqlite3_column_int64(s, 4), "disk_gib",
+                                              (json_int_t)sqlite3_column_int64(s, 5), "purpose",
+                                              (const char *)sqlite3_column_text(s, 6), "created_at",
+                                              (const char *)sqlite3_column_text(s, 7)));
         j->released++;
     }
     return rc == SQLITE_DONE ? 0 : db_sqlite_err(e, rc);
@@ -536,9 +536,9 @@ static int
 stale_count(db *d, const char *before, int64_t *n, err *e)
 {
     db_conn *c = db_reader(d, e);
-    DB_STMT s = c ? db_conn_stmt(c, "SELECT count(*) FROM quota_reservation WHERE created_at < ?1",
-                                 e)
-                  : NULL;
+    DB_STMT s =
+        c ? db_conn_stmt(c, "SELECT count(*) FROM quota_reservation WHERE created_at < ?1", e)
+          : NULL;
     if (!s)
         return -1;
     sqlite3_bind_text(s, 1, before, -1, SQLITE_STATIC);
@@ -560,13 +560,21 @@ db_quota_reconcile(db *d, const char *before, int64_t *released, err *e)
     if (n == 0) /* nothing stale (the usual start): no audit row about nothing */
         return 0;
     struct reconcile_job j = {.before = before};
-    struct db_audit a = {.actor = "system", .action = "quota.reconcile",
-                         .target = "quota_reservation"};
+    struct db_audit a = {
+        .actor = "system", .action = "quota.reconcile", .target = "quota_reservation"};
     int rc = db_mutate(d, apply_reconcile, &j, &a, e);
     json_decref(j.details);
     if (rc == 0 && released)
         *released = j.released;
     return rc;
+}
+
+int
+db_quota_reconcile_older(db *d, int64_t now, int64_t max_age_s, int64_t *released, err *e)
+{
+    char before[32];
+    db_time_format(now - max_age_s, before, sizeof(before));
+    return db_quota_reconcile(d, before, released, e);
 }
 
 /* ---- per-host allocation ---- */

@@ -190,6 +190,25 @@ actor_can_grant(db_conn *c, const struct db_actor *actor, perm_set perms, int64_
     return 0;
 }
 
+int
+db_last_admin(db_conn *c, int64_t user_id, bool *last, err *e)
+{
+    DB_STMT s = db_conn_stmt(c,
+                             "SELECT sum(u.id = ?1), sum(u.id <> ?1 AND u.disabled = 0)"
+                             " FROM role_binding b JOIN role r ON r.id = b.role_id"
+                             " JOIN user u ON u.id = b.subject_id WHERE b.subject_kind = 'user'"
+                             " AND b.tenant_id IS NULL AND r.builtin = 1 AND r.name = 'admin'",
+                             e);
+    if (!s)
+        return -1;
+    sqlite3_bind_int64(s, 1, user_id);
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW)
+        return db_sqlite_err(e, rc);
+    *last = sqlite3_column_int64(s, 0) > 0 && sqlite3_column_int64(s, 1) == 0;
+    return 0;
+}
+
 /* ---- roles: reads ---- */
 
 #define ROLE_COLS                                                                                  \
@@ -843,6 +862,12 @@ binding_delete_apply(db_conn *c, void *arg, struct db_audit *a, err *e)
     a->tenant_id = b.tenant_id;
     if (actor_can_grant(c, j->actor, b.perms, b.tenant_id, &ok, e) < 0)
         return -1;
+    bool last = false;
+    if (ok && !b.tenant_id && !strcmp(b.subject_kind, "user") && !strcmp(b.role, "admin") &&
+        db_last_admin(c, b.subject_id, &last, e) < 0)
+        return -1;
+    if (last)
+        return db_conflict(e, NULL, "This is the last administrator's admin binding.");
     if (!ok)
         return err_set(e, ERR_FORBIDDEN,
                        "You cannot remove this binding of role '%s': it needs role.admin and every "

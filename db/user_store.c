@@ -132,6 +132,7 @@ struct user_job {
     const char *login, *hash;
     int64_t tenant_id;
     int disabled; /* -1 = unchanged */
+    bool delete;
     const struct db_actor *actor;
     char target[40];
     json_t *details;
@@ -198,7 +199,8 @@ user_end_sessions(db_conn *c, int64_t id, err *e)
     return rc == SQLITE_DONE ? 0 : db_sqlite_err(e, rc);
 }
 
-/* Loads the target (by id or login) and applies the actor rule. */
+/* Loads the target (by id or login) and applies the actor rule; the API never
+ * disables or deletes the last administrator. */
 static int
 user_target(db_conn *c, struct user_job *j, struct db_user *u, struct db_audit *a, err *e)
 {
@@ -216,6 +218,12 @@ user_target(db_conn *c, struct user_job *j, struct db_user *u, struct db_audit *
                        "User '%s' holds permissions you do not hold; you cannot change "
                        "their account.",
                        u->login);
+    bool last = false;
+    bool removes = j->delete || j->disabled == 1;
+    if (j->actor && removes && db_last_admin(c, u->id, &last, e) < 0)
+        return -1;
+    if (last)
+        return db_conflict(e, NULL, "'%s' is the last administrator.", u->login);
     json_object_set_new(j->details, "login", json_string(u->login));
     return 0;
 }
@@ -314,7 +322,7 @@ user_delete_apply(db_conn *c, void *arg, struct db_audit *a, err *e)
 int
 db_user_delete(db *d, int64_t id, const struct db_actor *actor, struct db_audit *a, err *e)
 {
-    struct user_job j = {.id = id, .actor = actor, .details = json_object()};
+    struct user_job j = {.id = id, .actor = actor, .delete = true, .details = json_object()};
     int rc = db_mutate(d, user_delete_apply, &j, a, e);
     a->details = NULL;
     json_decref(j.details);

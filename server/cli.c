@@ -8,6 +8,7 @@
 
 #include "app.h"
 #include "config.h"
+#include "../db/audit.h"
 #include "db.h"
 #include "demo.h"
 #include "log.h"
@@ -15,7 +16,7 @@
 #include "serve.h"
 
 #ifdef VP_HAVE_PLAN
-#include "cli_plan.h"
+#include "plan.h"
 #endif
 
 extern char **environ;
@@ -159,52 +160,113 @@ cli_demo(int argc, char **argv)
     return rc;
 }
 
+/* The audit key from its file; verifying must never create a key. */
 static int
-audit_verify(const char *dbpath, const char *keypath, int64_t from)
+audit_key(const char *keypath, unsigned char *key, size_t cap, size_t *len)
+{
+    err e = {0};
+    if (access(keypath, R_OK) != 0) {
+        fprintf(stderr, "virtportal: %s: cannot read the audit key\n", keypath);
+        return -1;
+    }
+    if (auth_secret_file_load_or_create(keypath, cap, key, len, &e) < 0) {
+        fprintf(stderr, "virtportal: %s: %s\n", keypath, e.detail);
+        return -1;
+    }
+    return 0;
+}
+
+/* The database's chain and checkpoints, cross-checked with the external
+ * checkpoint file (a missing default file is reported, not an error; a file
+ * named with --checkpoints must exist). */
+static int
+audit_verify(const char *dbpath, const char *keypath, const char *cpfile, bool cp_required,
+             int64_t from)
 {
     unsigned char key[64];
     size_t len = 0;
     err e = {0};
-    if (access(keypath, R_OK) != 0) { /* verifying must never create a key */
-        fprintf(stderr, "virtportal: %s: cannot read the audit key\n", keypath);
+    if (audit_key(keypath, key, sizeof(key), &len) < 0)
         return 2;
-    }
-    if (auth_secret_file_load_or_create(keypath, sizeof(key), key, &len, &e) < 0) {
-        fprintf(stderr, "virtportal: %s: %s\n", keypath, e.detail);
-        return 2;
-    }
-    struct db_audit_verify_result r = {0};
-    int rc = db_audit_verify(dbpath, key, len, from, &r, &e);
+    struct db_audit_check c = {0};
+    int rc = db_audit_check(dbpath, cpfile, key, len, from, &c, &e);
     explicit_bzero(key, sizeof(key));
     if (rc < 0) {
         fprintf(stderr, "virtportal: %s\n", e.detail);
         return 2;
     }
-    if (r.problem == DB_AUDIT_OK) {
-        printf("audit chain ok: %lld rows, last seq %lld, %lld checkpoints\n",
-               (long long)r.rows, (long long)r.last_seq, (long long)r.checkpoints);
+    if (c.external_missing)
+        printf("external checkpoint file %s: missing%s\n", cpfile,
+               cp_required ? "" : " (only the database's own checkpoints were checked)");
+    const struct db_audit_verify_result *r = &c.chain;
+    if (r->problem == DB_AUDIT_OK && !(cp_required && c.external_missing)) {
+        printf("audit chain ok: %lld rows, last seq %lld, %lld checkpoints, %lld external "
+               "checkpoints\n",
+               (long long)r->rows, (long long)r->last_seq, (long long)r->checkpoints,
+               (long long)c.external);
         return 0;
     }
-    printf("audit chain BROKEN at seq %lld: %s (%lld rows checked)\n", (long long)r.seq,
-           db_audit_problem_name(r.problem), (long long)r.rows);
+    if (r->problem == DB_AUDIT_OK)
+        return 1;
+    printf("audit chain BROKEN at seq %lld: %s (%lld rows checked)\n", (long long)r->seq,
+           db_audit_problem_name(r->problem), (long long)r->rows);
     return 1;
+}
+
+/* A JSONL export, offline: every record's HMAC and the links between them. */
+static int
+audit_verify_export(const char *file, const char *keypath, bool allow_gaps)
+{
+    unsigned char key[64];
+    size_t len = 0;
+    err e = {0};
+    if (audit_key(keypath, key, sizeof(key), &len) < 0)
+        return 2;
+    FILE *in = strcmp(file, "-") ? fopen(file, "re") : stdin;
+    if (!in) {
+        fprintf(stderr, "virtportal: %s: cannot open\n", file);
+        explicit_bzero(key, sizeof(key));
+        return 2;
+    }
+    struct db_audit_export_result r;
+    int rc = db_audit_export_verify(in, key, len, allow_gaps, &r, &e);
+    explicit_bzero(key, sizeof(key));
+    if (in != stdin)
+        fclose(in);
+    if (rc < 0) {
+        fprintf(stderr, "virtportal: %s: %s\n", file, e.detail);
+        return 2;
+    }
+    if (r.problem != DB_AUDIT_OK) {
+        printf("export BROKEN at seq %lld (line %lld): %s\n", (long long)r.seq, (long long)r.line,
+               db_audit_problem_name(r.problem));
+        return 1;
+    }
+    printf("export ok: %lld records, seq %lld..%lld, %lld gaps\n", (long long)r.records,
+           (long long)r.first_seq, (long long)r.last_seq, (long long)r.gaps);
+    return 0;
 }
 
 int
 cli_audit(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"db", required_argument, 0, 'b'},       {"key", required_argument, 0, 'k'},
-        {"from", required_argument, 0, 'f'},     {"data-dir", required_argument, 0, 'd'},
-        {"config", required_argument, 0, 'c'},   {0, 0, 0, 0}};
+        {"db", required_argument, 0, 'b'},          {"key", required_argument, 0, 'k'},
+        {"from", required_argument, 0, 'f'},        {"data-dir", required_argument, 0, 'd'},
+        {"config", required_argument, 0, 'c'},      {"checkpoints", required_argument, 0, 'p'},
+        {"export", required_argument, 0, 'x'},      {"allow-gaps", no_argument, 0, 'g'},
+        {0, 0, 0, 0}};
     if (argc < 2 || strcmp(argv[1], "verify")) {
         fprintf(stderr, "usage: virtportal audit verify [--db FILE] [--key FILE] [--from SEQ] "
-                        "[--data-dir DIR] [--config FILE]\n");
+                        "[--checkpoints FILE] [--data-dir DIR] [--config FILE]\n"
+                        "       virtportal audit verify --export FILE.jsonl [--allow-gaps] "
+                        "[--key FILE] [--data-dir DIR]\n");
         return 2;
     }
     struct vp_config c;
     config_defaults(&c);
-    const char *dbfile = NULL, *key = NULL;
+    const char *dbfile = NULL, *key = NULL, *cpfile = NULL, *export = NULL;
+    bool allow_gaps = false;
     long long from = 0;
     err e = {0};
     optind = 1;
@@ -214,6 +276,12 @@ cli_audit(int argc, char **argv)
             dbfile = optarg;
         else if (o == 'k')
             key = optarg;
+        else if (o == 'p')
+            cpfile = optarg;
+        else if (o == 'x')
+            export = optarg;
+        else if (o == 'g')
+            allow_gaps = true;
         else if (o == 'f' && ((from = strtoll(optarg, &end, 10)) < 0 || !end || *end)) {
             fprintf(stderr, "virtportal: --from: expected a sequence number\n");
             return 2;
@@ -229,7 +297,10 @@ cli_audit(int argc, char **argv)
         fprintf(stderr, "virtportal: %s\n", e.detail);
         return 2;
     }
-    return audit_verify(dbfile ? dbfile : c.db_path, key ? key : c.audit_key_file, from);
+    if (export)
+        return audit_verify_export(export, key ? key : c.audit_key_file, allow_gaps);
+    return audit_verify(dbfile ? dbfile : c.db_path, key ? key : c.audit_key_file,
+                        cpfile ? cpfile : c.audit_checkpoint_file, cpfile != NULL, from);
 }
 
 #ifdef VP_HAVE_PLAN
