@@ -1,7 +1,8 @@
 /* Authentication (who is calling) and authorization (may they), run by the
- * dispatcher before any handler. Roles and tenant come from the database at
- * each request, never from the token: demoting a user demotes their sessions
- * and tokens at once. */
+ * dispatcher before any handler. Roles and tenant come from the database,
+ * never from the token; what was read is cached only until the next identity
+ * change commits (principal_cache.h), so demoting a user demotes their
+ * sessions and tokens at the very next request. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,73 +13,133 @@
 #include "db.h"
 #include "dispatch.h"
 #include "jwt.h"
+#include "principal_cache.h"
 #include "secret.h"
 #include "session.h"
 
-/* Copies a malloc'd binding array into the arena (so the request owns it). */
-static struct auth_binding *
-arena_bindings(arena *a, struct auth_binding *b, size_t n)
+static int
+invalid(err *e)
 {
-    struct auth_binding *out = n ? arena_alloc(a, n * sizeof(*b)) : NULL;
-    if (out)
-        memcpy(out, b, n * sizeof(*b));
-    free(b);
-    return out;
+    return err_set(e, ERR_UNAUTHENTICATED, "Invalid credentials.");
 }
 
+/* Copies a malloc'd binding array into the principal (at most PC_MAX_BINDINGS
+ * scopes; more than that is refused rather than silently cut). */
 static int
-load_user(struct api_req *r, int64_t uid, err *e)
+take_bindings(struct auth_binding *b, size_t n, struct auth_binding *dst, size_t *ndst, err *e)
+{
+    int rc = 0;
+    if (n > PC_MAX_BINDINGS)
+        rc = err_set(e, ERR_UNAVAILABLE, "Too many role bindings for one principal.");
+    else if (n)
+        memcpy(dst, b, n * sizeof(*b));
+    *ndst = rc ? 0 : n;
+    free(b);
+    return rc;
+}
+
+/* The user `uid` and its bindings, from the database. */
+static int
+load_user(struct api_req *r, int64_t uid, struct pc_principal *p, err *e)
 {
     struct db_session_user u;
     err le = {0};
     if (db_session_user_by_id(r->app->db, uid, &u, &le) < 0)
-        return le.kind == ERR_NOT_FOUND ? err_set(e, ERR_UNAUTHENTICATED, "Invalid credentials.")
-                                        : err_set(e, le.kind, "%s", le.detail);
+        return le.kind == ERR_NOT_FOUND ? invalid(e) : err_set(e, le.kind, "%s", le.detail);
     if (u.disabled)
-        return err_set(e, ERR_UNAUTHENTICATED, "Invalid credentials.");
+        return invalid(e);
+    p->user_id = u.id;
+    p->tenant_id = u.tenant_id;
+    snprintf(p->login, sizeof(p->login), "%s", u.login);
     struct auth_binding *b;
     size_t n;
     if (db_session_bindings(r->app->db, "user", uid, &b, &n, e) < 0)
         return -1;
-    r->who.authenticated = true;
-    r->who.user_id = u.id;
-    r->who.login = arena_strdup(r->a, u.login);
-    r->who.tenant_id = u.tenant_id;
-    r->who.bindings = arena_bindings(r->a, b, n);
-    r->who.nbindings = r->who.bindings ? n : 0;
-    return 0;
+    return take_bindings(b, n, p->b, &p->nb, e);
+}
+
+/* An API token's principal from the database (hash already computed). */
+static int
+load_token(struct api_req *r, const char *lookup, const char *hash, struct pc_principal *p,
+           err *e)
+{
+    struct db_session_token t;
+    err le = {0};
+    if (db_session_token_by_prefix(r->app->db, lookup, &t, &le) < 0)
+        return le.kind == ERR_UNAVAILABLE ? err_set(e, ERR_UNAVAILABLE, "%s", le.detail)
+                                          : invalid(e);
+    if (!auth_secret_equal(hash, strlen(hash), t.hash, strlen(t.hash)) || t.revoked)
+        return invalid(e);
+    if (load_user(r, t.user_id, p, e) < 0)
+        return -1;
+    p->token_id = t.id;
+    p->token_expires = t.expires_at;
+    p->token_last_used = t.last_used_at;
+    p->narrowed = t.narrowed;
+    snprintf(p->token_prefix, sizeof(p->token_prefix), "%s", lookup);
+    struct auth_binding *b;
+    size_t n;
+    if (t.narrowed && db_session_bindings(r->app->db, "token", t.id, &b, &n, e) < 0)
+        return -1;
+    return t.narrowed ? take_bindings(b, n, p->tb, &p->ntb, e) : 0;
+}
+
+/* A session's principal from the database: its family must not be revoked. */
+static int
+load_session(struct api_req *r, int64_t uid, const char *family, struct pc_principal *p, err *e)
+{
+    bool revoked = true;
+    if (db_session_family_revoked(r->app->db, family, &revoked, e) < 0)
+        return -1;
+    if (revoked)
+        return invalid(e);
+    snprintf(p->session, sizeof(p->session), "%s", family);
+    return load_user(r, uid, p, e);
+}
+
+static void
+become(struct api_req *r, const struct pc_principal *p)
+{
+    struct api_principal *w = &r->who;
+    w->authenticated = true;
+    w->user_id = p->user_id;
+    w->login = arena_strdup(r->a, p->login);
+    w->tenant_id = p->tenant_id;
+    w->token_id = p->token_id;
+    w->narrowed = p->narrowed;
+    snprintf(w->token_prefix, sizeof(w->token_prefix), "%s", p->token_prefix);
+    snprintf(w->session, sizeof(w->session), "%s", p->session);
+    w->bindings = arena_alloc(r->a, sizeof(p->b));
+    w->token_bindings = arena_alloc(r->a, sizeof(p->tb));
+    if (!w->bindings || !w->token_bindings)
+        return; /* no bindings: the principal can do nothing, never more */
+    memcpy(w->bindings, p->b, sizeof(p->b));
+    memcpy(w->token_bindings, p->tb, sizeof(p->tb));
+    w->nbindings = p->nb;
+    w->ntoken_bindings = p->ntb;
 }
 
 static int
 auth_api_token(struct api_req *r, const char *secret, err *e)
 {
-    char lookup[AUTH_TOKEN_LOOKUP_LEN + 1], hash[AUTH_TOKEN_HASH_LEN + 1];
-    struct db_session_token t;
-    err le = {0};
-    if (auth_token_parse(secret, "vpt", lookup) < 0 ||
-        db_session_token_by_prefix(r->app->db, lookup, &t, &le) < 0)
-        return le.kind == ERR_UNAVAILABLE ? err_set(e, ERR_UNAVAILABLE, "%s", le.detail)
-                                          : err_set(e, ERR_UNAUTHENTICATED, "Invalid credentials.");
+    char lookup[AUTH_TOKEN_LOOKUP_LEN + 1], hash[AUTH_TOKEN_HASH_LEN + 1], key[PC_KEY_MAX];
+    if (auth_token_parse(secret, "vpt", lookup) < 0)
+        return invalid(e);
     auth_token_hash(secret, hash);
-    int64_t now = app_now(r->app);
-    if (!auth_secret_equal(hash, strlen(hash), t.hash, strlen(t.hash)) || t.revoked ||
-        (t.expires_at && t.expires_at <= now))
-        return err_set(e, ERR_UNAUTHENTICATED, "Invalid credentials.");
-    if (load_user(r, t.user_id, e) < 0)
-        return -1;
-    struct auth_binding *b;
-    size_t n;
-    if (t.narrowed && db_session_bindings(r->app->db, "token", t.id, &b, &n, e) < 0)
-        return -1;
-    if (t.narrowed) {
-        r->who.token_bindings = arena_bindings(r->a, b, n);
-        r->who.ntoken_bindings = r->who.token_bindings ? n : 0;
+    snprintf(key, sizeof(key), "t:%s", hash);
+    struct pc_principal p = {0};
+    uint64_t epoch = db_identity_epoch(r->app->db); /* read before loading */
+    if (!principal_cache_get(r->app->principals, key, epoch, &p)) {
+        if (load_token(r, lookup, hash, &p, e) < 0)
+            return -1;
+        principal_cache_put(r->app->principals, key, epoch, &p);
     }
-    r->who.narrowed = t.narrowed;
-    r->who.token_id = t.id;
-    snprintf(r->who.token_prefix, sizeof(r->who.token_prefix), "%s", lookup);
-    if (now - t.last_used_at >= 60) /* bookkeeping at most once a minute per token */
-        db_session_token_touch(r->app->db, t.id, now, NULL);
+    int64_t now = app_now(r->app);
+    if (p.token_expires && p.token_expires <= now)
+        return invalid(e);
+    become(r, &p);
+    if (now - p.token_last_used >= 60) /* bookkeeping at most once a minute per token */
+        db_session_token_touch(r->app->db, p.token_id, now, NULL);
     return 0;
 }
 
@@ -91,15 +152,19 @@ auth_jwt_session(struct api_req *r, const char *token, err *e)
     /* jti = "<session family>.<random>": a logged-out session's tokens die with it */
     char *dot = strchr(c.jti, '.');
     if (!dot)
-        return err_set(e, ERR_UNAUTHENTICATED, "Invalid credentials.");
+        return invalid(e);
     *dot = '\0';
-    bool revoked = true;
-    if (db_session_family_revoked(r->app->db, c.jti, &revoked, e) < 0)
-        return -1;
-    if (revoked)
-        return err_set(e, ERR_UNAUTHENTICATED, "Invalid credentials.");
-    snprintf(r->who.session, sizeof(r->who.session), "%s", c.jti);
-    return load_user(r, c.uid, e);
+    char key[PC_KEY_MAX];
+    snprintf(key, sizeof(key), "s:%lld:%s", (long long)c.uid, c.jti);
+    struct pc_principal p = {0};
+    uint64_t epoch = db_identity_epoch(r->app->db);
+    if (!principal_cache_get(r->app->principals, key, epoch, &p)) {
+        if (load_session(r, c.uid, c.jti, &p, e) < 0)
+            return -1;
+        principal_cache_put(r->app->principals, key, epoch, &p);
+    }
+    become(r, &p);
+    return 0;
 }
 
 const char *

@@ -12,6 +12,7 @@
 #include "api.h"
 #include "app.h"
 #include "db.h"
+#include "identity.h"
 #include "jwt.h"
 #include "password.h"
 #include "secret.h"
@@ -202,8 +203,10 @@ api_session_login(struct api_req *r, struct api_resp *w, err *e)
         auth_throttle_fail(r->app->throttle, akey, now);
         auth_throttle_fail(r->app->throttle, ikey, now);
         audit_login(r, in.login, u.id, "failed", reason);
-        if (reason && !strcmp(reason, "totp-required"))
-            return err_set(e, ERR_UNAUTHENTICATED, "A TOTP code is required."), -1;
+        if (reason && !strcmp(reason, "totp-required")) {
+            err_set_field(e, "totp", "A TOTP code is required.");
+            e->kind = ERR_UNAUTHENTICATED; /* 401, with errors[].field = "totp" for the form */
+        }
         return -1;
     }
     auth_throttle_ok(r->app->throttle, akey);
@@ -306,6 +309,17 @@ perms_json(perm_set s)
     return a;
 }
 
+/* {id, slug, name} of the caller's own tenant, or null. */
+static json_t *
+my_tenant(struct api_req *r)
+{
+    struct db_tenant t;
+    err te = {0};
+    if (!r->who.tenant_id || db_tenant_get(r->app->db, r->who.tenant_id, &t, &te) < 0)
+        return json_null();
+    return json_pack("{s:I,s:s,s:s}", "id", (json_int_t)t.id, "slug", t.slug, "name", t.name);
+}
+
 int
 api_session_me(struct api_req *r, struct api_resp *w, err *e)
 {
@@ -316,11 +330,12 @@ api_session_me(struct api_req *r, struct api_resp *w, err *e)
             json_object_set_new(tenants, arena_printf(r->a, "%lld", (long long)tid),
                                 perms_json(api_perms(r, tid)));
     }
-    json_t *j = json_pack("{s:I,s:s,s:o,s:o,s:o,s:s}", "id", (json_int_t)r->who.user_id, "login",
-                          r->who.login, "tenant_id",
+    json_t *j = json_pack("{s:I,s:s,s:o,s:o,s:o,s:o,s:s}", "id", (json_int_t)r->who.user_id,
+                          "login", r->who.login, "tenant_id",
                           r->who.tenant_id ? json_integer(r->who.tenant_id) : json_null(),
-                          "permissions", perms_json(api_perms(r, 0)), "tenant_permissions",
-                          tenants, "auth", r->who.token_id ? "token" : "session");
+                          "tenant", my_tenant(r), "permissions", perms_json(api_perms(r, 0)),
+                          "tenant_permissions", tenants, "auth",
+                          r->who.token_id ? "token" : "session");
     if (!j)
         return err_set(e, ERR_INTERNAL, "out of memory");
     api_reply_json(r, w, 200, j);

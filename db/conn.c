@@ -28,7 +28,42 @@ struct db_conn {
     struct stmt_slot *slots; /* open addressing, power-of-two size */
     size_t nslots, nused;
     struct db_audit_chain *chain; /* writer only */
+    bool identity_changed;        /* writer only: an identity table changed in this batch */
 };
+
+/* Tables whose rows decide who a caller is and what they may do: a change to
+ * any of them invalidates the principals cached by api/authz.c. */
+static const char *const identity_tables[] = {"user", "role", "role_binding", "api_token",
+                                              "refresh_token", "tenant"};
+
+static void
+identity_update_hook(void *arg, int op, const char *dbname, const char *table, sqlite3_int64 rowid)
+{
+    db_conn *c = arg;
+    for (size_t i = 0; i < sizeof(identity_tables) / sizeof(identity_tables[0]); i++)
+        if (!strcmp(table, identity_tables[i]))
+            c->identity_changed = true;
+}
+
+void
+db_conn_watch_identity(db_conn *c)
+{
+    sqlite3_update_hook(c->s, identity_update_hook, c);
+}
+
+void
+db_conn_identity_changed(db_conn *c)
+{
+    c->identity_changed = true;
+}
+
+bool
+db_conn_take_identity_changed(db_conn *c)
+{
+    bool was = c->identity_changed;
+    c->identity_changed = false;
+    return was;
+}
 
 sqlite3 *
 db_conn_sqlite(db_conn *c)

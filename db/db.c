@@ -207,6 +207,12 @@ db_audit_event(db *d, struct db_audit *audit, err *e)
     return db_mutate(d, NULL, NULL, audit, e);
 }
 
+uint64_t
+db_identity_epoch(db *d)
+{
+    return db_writer_identity_epoch(d->w);
+}
+
 void
 db_stats(db *d, struct db_stats *out)
 {

@@ -106,6 +106,11 @@ int db_audit_event(db *d, struct db_audit *audit, err *e);
  * when it cannot be opened. */
 db_conn *db_reader(db *d, err *e);
 
+/* A counter that grows after every commit that changed users, roles,
+ * bindings, API tokens, sessions or tenants. A cache of principals built
+ * while it read E is valid exactly while it still reads E. Any thread. */
+uint64_t db_identity_epoch(db *d);
+
 /* Writer counters since db_open (a snapshot). */
 struct db_stats {
     uint64_t commits;         /* transactions committed */

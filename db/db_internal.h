@@ -69,6 +69,14 @@ db_conn *db_conn_open(const char *path, enum db_conn_role role, enum db_sync syn
 /* Finalizes the cached statements and closes. NULL is fine. */
 void db_conn_close(db_conn *c);
 
+/* Identity changes (users, roles, bindings, tokens, sessions) bump an epoch
+ * after their commit, so caches of principals know they are stale. The writer
+ * watches its connection with an update hook; WITHOUT ROWID tables escape the
+ * hook, so their writers (role_permission) call db_conn_identity_changed. */
+void db_conn_watch_identity(db_conn *c);
+void db_conn_identity_changed(db_conn *c);
+bool db_conn_take_identity_changed(db_conn *c); /* and clears it */
+
 /* ---- audit chain (audit_chain.c) ---- */
 
 #define DB_AUDIT_GENESIS "0000000000000000000000000000000000000000000000000000000000000000"

@@ -310,6 +310,7 @@ db_role_find_name(db *d, const char *name, struct db_role *out, err *e)
 static int
 role_set_perms(db_conn *c, int64_t id, perm_set perms, err *e)
 {
+    db_conn_identity_changed(c); /* role_permission is WITHOUT ROWID: no update hook */
     DB_STMT del = db_conn_stmt(c, "DELETE FROM role_permission WHERE role_id = ?1", e);
     if (!del)
         return -1;

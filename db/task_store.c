@@ -185,9 +185,8 @@ apply_progress(db_conn *c, void *arg, struct db_audit *a, err *e)
 {
     struct progress *pr = arg;
     for (size_t i = 0; i < pr->n; i++) {
-        DB_STMT s = db_conn_stmt(c,
-                                 "UPDATE task SET progress = ?2 WHERE id = ?1 AND state = 'running'",
-                                 e);
+        DB_STMT s =
+            db_conn_stmt(c, "UPDATE task SET progress = ?2 WHERE id = ?1 AND state = 'running'", e);
         if (!s)
             return -1;
         sqlite3_bind_int64(s, 1, pr->p[i].id);
@@ -285,9 +284,9 @@ reconcile_audit(db_conn *c, const struct reconcile *r, sqlite3_stmt *row, err *e
 {
     char target[48];
     snprintf(target, sizeof(target), "task/%lld", (long long)sqlite3_column_int64(row, 0));
-    json_t *d = json_pack("{s:s,s:s,s:s}", "kind", (const char *)sqlite3_column_text(row, 1),
-                          "previous_state", (const char *)sqlite3_column_text(row, 2), "reason",
-                          r->error);
+    json_t *d =
+        json_pack("{s:s,s:s,s:s}", "kind", (const char *)sqlite3_column_text(row, 1),
+                  "previous_state", (const char *)sqlite3_column_text(row, 2), "reason", r->error);
     if (!d)
         return err_set(e, ERR_UNAVAILABLE, "out of memory");
     struct db_audit a = {.actor = "system",

@@ -38,9 +38,9 @@ struct db_task {
     char target[DB_TASK_TARGET_MAX + 1]; /* "vm/12", "" when none */
     int64_t tenant_id;                   /* 0 = not a tenant's task */
     enum db_task_state state;
-    int progress;                        /* 0..100 */
-    char error[DB_TASK_ERROR_MAX + 1];   /* client-safe sentence, "" when none */
-    int64_t created_by;                  /* user id, 0 = none (deleted, or the system) */
+    int progress;                      /* 0..100 */
+    char error[DB_TASK_ERROR_MAX + 1]; /* client-safe sentence, "" when none */
+    int64_t created_by;                /* user id, 0 = none (deleted, or the system) */
     char created_at[32], started_at[32], finished_at[32];
 };
 
@@ -101,14 +101,14 @@ int db_task_get(db *d, int64_t id, struct db_task *out, err *e);
 
 /* A list query. NULL / 0 / -1 members do not filter. */
 struct db_task_filter {
-    int state;              /* enum db_task_state, or -1 */
-    const char *kind;       /* exact */
-    const char *target;     /* exact */
-    int64_t tenant_id;      /* 0 = any */
-    int64_t created_by;     /* 0 = any */
-    const char *visible;    /* JSON array of the tenant ids the caller may see; NULL = all.
-                               A task without a tenant is never in a visible list. */
-    int64_t before_id;      /* cursor: only ids below it; 0 = from the newest */
+    int state;           /* enum db_task_state, or -1 */
+    const char *kind;    /* exact */
+    const char *target;  /* exact */
+    int64_t tenant_id;   /* 0 = any */
+    int64_t created_by;  /* 0 = any */
+    const char *visible; /* JSON array of the tenant ids the caller may see; NULL = all.
+                            A task without a tenant is never in a visible list. */
+    int64_t before_id;   /* cursor: only ids below it; 0 = from the newest */
 };
 
 /* Called for each row (borrowed, valid during the call). Return 0, or -1

@@ -12,6 +12,8 @@
  * restarted the WAL and it grew to 823 MB (PITFALLS). */
 #include "writer.h"
 
+#include <stdatomic.h>
+
 #include <errno.h>
 #include <semaphore.h>
 #include <stdlib.h>
@@ -68,6 +70,7 @@ struct db_writer {
     struct job *head, *tail;
     bool stopping;
     struct db_stats stats;
+    _Atomic uint64_t identity_epoch; /* bumped after a commit that changed identity */
 };
 
 /* ---- the queue ---- */
@@ -204,7 +207,16 @@ batch_run(struct db_writer *w, int n)
         batch_fail(w, n);
         return false;
     }
+    /* after the commit: a reader that saw the old epoch reloads the new rows */
+    if (db_conn_take_identity_changed(w->c))
+        atomic_fetch_add(&w->identity_epoch, 1);
     return true;
+}
+
+uint64_t
+db_writer_identity_epoch(struct db_writer *w)
+{
+    return atomic_load(&w->identity_epoch);
 }
 
 /* ---- WAL checkpoints ---- */
@@ -313,6 +325,7 @@ writer_init(struct db_writer *w, db_conn *c, const struct db_options *o, err *e)
         return err_set(e, ERR_UNAVAILABLE, "storage is unavailable");
     w->frame_bytes = 24 + sqlite3_column_int64(s, 0); /* frame header + one page */
     sqlite3_wal_hook(db_conn_sqlite(c), wal_hook, w);
+    db_conn_watch_identity(c);
     return 0;
 }
 

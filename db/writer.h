@@ -27,4 +27,7 @@ void db_writer_free(struct db_writer *w);
 /* Copies the counters. */
 void db_writer_stats(struct db_writer *w, struct db_stats *out);
 
+/* The identity epoch (see db_identity_epoch in db.h). Any thread. */
+uint64_t db_writer_identity_epoch(struct db_writer *w);
+
 #endif

@@ -42,6 +42,12 @@ static const struct cfg_key cfg_keys[] = {
     STR("server", "cors_origin", cors_origin),
     STR("server", "access_log", access_log),
     STR("server", "port_file", port_file),
+    /* Test-only routes (POST /api/v1/tasks/test-sleep) answer only with 1.
+     * For the integration tests; must never be set in production. */
+    INT("server", "test_hooks", test_hooks, 0, 1),
+    /* Test-only: seconds added to the portal's clock (retention tests move
+     * time instead of sleeping). Must stay 0 in production. */
+    INT("server", "clock_offset_s", clock_offset_s, -315360000L, 315360000L),
     STR("db", "path", db_path),
     ENUM("db", "commit_mode", commit_mode, commit_names),
     ENUM("db", "synchronous", synchronous, sync_names),
@@ -50,12 +56,41 @@ static const struct cfg_key cfg_keys[] = {
     INT("auth", "access_ttl_s", access_ttl_s, 60, 86400),
     INT("auth", "refresh_ttl_s", refresh_ttl_s, 300, 90 * 86400),
     STR("auth", "issuer", issuer),
+    INT("audit", "checkpoint_every", audit_checkpoint_every, 1, 100000000),
+    INT("audit", "checkpoint_minutes", audit_checkpoint_minutes, 1, 1440),
+    STR("audit", "checkpoint_file", audit_checkpoint_file),
+    INT("audit", "retention_days", audit_retention_days, 0, 36500),
+    STR("audit", "syslog", audit_syslog),
+    INT("audit", "syslog_queue", audit_syslog_queue, 100, 10000000),
+    INT("inventory", "reconcile_s", inventory_reconcile_s, 1, 86400),
+    INT("inventory", "stats_timeout_ms", inventory_stats_timeout_ms, 100, 60000),
+    INT("inventory", "write_timeout_ms", inventory_write_timeout_ms, 1000, 300000),
+    /* [requests]: quota requests (issue 7; api/quota_requests.c, server/expiry.c) */
+    INT("requests", "expiry_interval_s", requests_expiry_interval_s, 1, 86400),
+    INT("requests", "auto_max_vms", requests_auto_max_vms, 0, 1000000),
+    INT("requests", "auto_max_vcpus", requests_auto_max_vcpus, 0, 1000000),
+    INT("requests", "auto_cpu_overcommit_pct", requests_auto_cpu_overcommit_pct, 1, 10000),
+    INT("requests", "auto_max_memory_pct", requests_auto_max_memory_pct, 0, 1000),
+    /* [webhooks]: outgoing webhooks (server/webhook.c). allow_private=1 lets
+     * targets on loopback, private and link-local addresses through (tests,
+     * labs); off by default so a webhook cannot probe the portal's network. */
+    INT("webhooks", "allow_private", webhooks_allow_private, 0, 1),
+    INT("webhooks", "poll_ms", webhooks_poll_ms, 50, 60000),
+    INT("webhooks", "retry_base_ms", webhooks_retry_base_ms, 10, 3600000),
+    INT("webhooks", "max_attempts", webhooks_max_attempts, 1, 20),
+    INT("webhooks", "timeout_ms", webhooks_timeout_ms, 100, 60000),
 };
 
 void
 config_defaults(struct vp_config *c)
 {
     memset(c, 0, sizeof(*c));
+    c->requests_expiry_interval_s = 60;
+    c->requests_auto_cpu_overcommit_pct = 100;
+    c->webhooks_poll_ms = 1000;
+    c->webhooks_retry_base_ms = 5000;
+    c->webhooks_max_attempts = 8;
+    c->webhooks_timeout_ms = 5000;
     snprintf(c->listen_addr, sizeof(c->listen_addr), "127.0.0.1");
     c->port = 8443;
     snprintf(c->data_dir, sizeof(c->data_dir), "/var/lib/virtportal");
@@ -71,6 +106,13 @@ config_defaults(struct vp_config *c)
     c->access_ttl_s = 900;
     c->refresh_ttl_s = 7 * 86400;
     snprintf(c->issuer, sizeof(c->issuer), "virtportal");
+    c->audit_checkpoint_every = 1000;
+    c->audit_checkpoint_minutes = 5;
+    c->audit_retention_days = 180;
+    c->audit_syslog_queue = 10000;
+    c->inventory_reconcile_s = 30;
+    c->inventory_stats_timeout_ms = 2000;
+    c->inventory_write_timeout_ms = 15000;
 }
 
 static const struct cfg_key *
@@ -248,7 +290,9 @@ config_finish(struct vp_config *c, err *e)
         derive_path(c->jwt_secret_file, sizeof(c->jwt_secret_file), c->data_dir,
                     "secrets/jwt.key", e) < 0 ||
         derive_path(c->audit_key_file, sizeof(c->audit_key_file), c->data_dir,
-                    "secrets/audit.key", e) < 0)
+                    "secrets/audit.key", e) < 0 ||
+        derive_path(c->audit_checkpoint_file, sizeof(c->audit_checkpoint_file), c->data_dir,
+                    "audit-checkpoints.log", e) < 0)
         return -1;
     if (strchr(c->listen_addr, ' ') || !c->listen_addr[0])
         return err_set(e, ERR_INVALID, "server.listen: expected an IP address");

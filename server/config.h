@@ -28,6 +28,8 @@ struct vp_config {
     char cors_origin[256]; /* "" = no CORS */
     char access_log[512];  /* "stderr", "off" or a file path */
     char port_file[512];   /* write the bound port here once listening */
+    int test_hooks;        /* 1: test-only routes answer (tests only, NEVER in production) */
+    long clock_offset_s;   /* added to the portal's clock at start (tests only: retention) */
     /* [db] */
     char db_path[512]; /* "" = <data_dir>/virtportal.db */
     int commit_mode;   /* enum cfg_commit_mode */
@@ -38,6 +40,29 @@ struct vp_config {
     int access_ttl_s;
     int refresh_ttl_s;
     char issuer[64];
+    /* [audit] (server/audit_sink.c) */
+    int audit_checkpoint_every;        /* sign the chain head every N events... */
+    int audit_checkpoint_minutes;      /* ...or every M minutes (when it moved) */
+    char audit_checkpoint_file[512];   /* "" = <data_dir>/audit-checkpoints.log */
+    int audit_retention_days;          /* 0 = keep forever */
+    char audit_syslog[300];            /* "", "unix:/dev/log" or "udp:HOST:PORT" */
+    int audit_syslog_queue;            /* events the forwarder may lag behind */
+    /* [inventory] (server/inventory.c) */
+    int inventory_reconcile_s;      /* complete reconcile of every host every N seconds */
+    int inventory_stats_timeout_ms; /* live VM stats: how long a request waits for a host */
+    int inventory_write_timeout_ms; /* VM metadata writes: how long a request waits */
+    /* [requests] (issue 7: api/quota_requests.c, server/expiry.c) */
+    int requests_expiry_interval_s;       /* ended grants are reverted this often (and at start) */
+    int requests_auto_max_vms;            /* auto-approval: up to +N VMs (0 = never) */
+    int requests_auto_max_vcpus;          /* ... up to +N vCPUs while the cluster has room */
+    int requests_auto_cpu_overcommit_pct; /* CPU room: host cores * pct / 100 vCPUs */
+    int requests_auto_max_memory_pct;     /* ... up to +X% of the memory limit while it fits */
+    /* [webhooks] (server/webhook.c) */
+    int webhooks_allow_private; /* 1: loopback/private targets allowed (tests, labs) */
+    int webhooks_poll_ms;       /* how often the outbox is looked at */
+    int webhooks_retry_base_ms; /* first retry delay; doubles per attempt (capped at 1 h) */
+    int webhooks_max_attempts;  /* then the delivery is "failed" */
+    int webhooks_timeout_ms;    /* per attempt */
 };
 
 /* Fills `c` with defaults. */

@@ -7,14 +7,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "audit_sink.h"
 #include "db.h"
+#include "expiry.h"
 #include "http.h"
 #include "identity.h"
+#include "inventory.h"
 #include "jwt.h"
 #include "log.h"
+#include "principal_cache.h"
 #include "secret.h"
+#include "task.h"
 #include "throttle.h"
 #include "tls.h"
+#include "webhook.h"
 
 static int
 ensure_dir(const char *path, err *e)
@@ -87,6 +93,8 @@ serve_open_state(struct vp_app *app, err *e)
 {
     if (!app->throttle)
         app->throttle = auth_throttle_new(4096, 5, 60, e);
+    if (!app->principals && !(app->principals = principal_cache_new(4096)))
+        return err_set(e, ERR_INTERNAL, "out of memory");
     /* built-in roles are synced at every start: a new binary may add permissions */
     if (!app->throttle || ensure_dir(app->cfg.data_dir, e) < 0 || open_jwt(app, e) < 0 ||
         open_db(app, e) < 0 || db_role_sync_builtin(app->db, e) < 0) {
@@ -105,6 +113,85 @@ serve_close_state(struct vp_app *app)
     app->jwt = NULL;
     auth_throttle_free(app->throttle);
     app->throttle = NULL;
+    principal_cache_free(app->principals);
+    app->principals = NULL;
+}
+
+static void
+task_log(void *ctx, const char *msg)
+{
+    log_msg(LOG_WARN, "tasks: %s", msg);
+}
+
+/* Reconciles tasks a previous process left behind, then starts the workers. */
+static int
+start_tasks(struct vp_app *app, err *e)
+{
+    /* each event stream pins a civetweb worker: leave most of them to requests */
+    int streams = app->cfg.threads / 4 > 0 ? app->cfg.threads / 4 : 1;
+    struct task_runner_opts o = {.log = task_log, .max_subscribers = streams};
+    app->tasks = task_runner_start(app->db, &o, e);
+    return app->tasks ? 0 : -1;
+}
+
+static void
+stop_tasks(struct vp_app *app)
+{
+    task_runner_stop(app->tasks);
+    app->tasks = NULL;
+}
+
+/* Host connections and the inventory cache (inventory.h): before the tasks,
+ * which act on hosts through it, and stopped after them. */
+static int
+start_inventory(struct vp_app *app, err *e)
+{
+    struct inventory_opts o = {.reconcile_s = app->cfg.inventory_reconcile_s,
+                               .stats_timeout_ms = app->cfg.inventory_stats_timeout_ms,
+                               .write_timeout_ms = app->cfg.inventory_write_timeout_ms};
+    app->inventory = inventory_start(app->db, &o, e);
+    return app->inventory ? 0 : -1;
+}
+
+static void
+stop_inventory(struct vp_app *app)
+{
+    inventory_stop(app->inventory);
+    app->inventory = NULL;
+}
+
+/* Checkpoints, retention and forwarding of the audit trail (audit_sink.h). */
+static int
+start_audit(struct vp_app *app, err *e)
+{
+    app->audit.sink = audit_sink_start(app, e);
+    return app->audit.sink ? 0 : -1;
+}
+
+static void
+stop_audit(struct vp_app *app)
+{
+    audit_sink_stop(app->audit.sink); /* its last checkpoint needs the database */
+    app->audit.sink = NULL;
+}
+
+/* Quota requests (issue 7): reverts ended grants (one pass now, then
+ * periodically) and delivers the webhook outbox. */
+static int
+start_requests(struct vp_app *app, err *e)
+{
+    app->expiry = expiry_start(app, e);
+    app->webhooks = app->expiry ? webhook_start(app, e) : NULL;
+    return app->webhooks ? 0 : -1;
+}
+
+static void
+stop_requests(struct vp_app *app)
+{
+    webhook_stop(app->webhooks);
+    app->webhooks = NULL;
+    expiry_stop(app->expiry);
+    app->expiry = NULL;
 }
 
 static int
@@ -167,10 +254,17 @@ serve_run(struct vp_app *app, serve_hook before_listen, void *arg,
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
     struct http_server *http = NULL;
-    if (serve_open_state(app, &e) < 0 || ensure_certificate(app, &e) < 0 ||
-        (before_listen && before_listen(app, arg, &e) < 0) || !(http = http_start(app, &e))) {
+    atomic_store(&app->clock_offset_s, app->cfg.clock_offset_s); /* tests only; 0 otherwise */
+    if (serve_open_state(app, &e) < 0 || start_inventory(app, &e) < 0 || start_tasks(app, &e) < 0 ||
+        start_audit(app, &e) < 0 || start_requests(app, &e) < 0 ||
+        ensure_certificate(app, &e) < 0 || (before_listen && before_listen(app, arg, &e) < 0) ||
+        !(http = http_start(app, &e))) {
         log_msg(LOG_ERROR, "cannot start: %s", e.detail);
         fprintf(stderr, "virtportal: %s\n", e.detail);
+        stop_requests(app);
+        stop_tasks(app);
+        stop_inventory(app);
+        stop_audit(app);
         serve_close_state(app);
         return 1;
     }
@@ -183,7 +277,12 @@ serve_run(struct vp_app *app, serve_hook before_listen, void *arg,
         on_listening(app, port, arg);
     wait_for_signals(http, &set);
     atomic_store(&app->ready, false);
+    task_runner_close_streams(app->tasks); /* http_stop waits for streaming requests */
     http_stop(http);
+    stop_requests(app);
+    stop_tasks(app);
+    stop_inventory(app);
+    stop_audit(app);
     serve_close_state(app);
     log_msg(LOG_INFO, "stopped");
     return 0;

@@ -32,13 +32,20 @@ arena_new(void)
     return calloc(1, sizeof(arena));
 }
 
+static void
+run_cleanups(arena *a)
+{
+    for (struct cleanup *c = a->cleanups; c; c = c->next)
+        c->fn(c->arg);
+    a->cleanups = NULL;
+}
+
 void
 arena_destroy(arena *a)
 {
     if (!a)
         return;
-    for (struct cleanup *c = a->cleanups; c; c = c->next)
-        c->fn(c->arg);
+    run_cleanups(a);
     struct block *b = a->blocks;
     while (b) {
         struct block *next = b->next;
@@ -46,6 +53,25 @@ arena_destroy(arena *a)
         b = next;
     }
     free(a);
+}
+
+void
+arena_reset(arena *a)
+{
+    run_cleanups(a);
+    struct block *keep = NULL, *b = a->blocks;
+    while (b) {
+        struct block *next = b->next;
+        if (!keep && b->size == ARENA_BLOCK) {
+            keep = b;
+            keep->used = 0;
+            keep->next = NULL;
+        } else {
+            free(b);
+        }
+        b = next;
+    }
+    a->blocks = keep;
 }
 
 static struct block *

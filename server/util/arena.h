@@ -17,6 +17,10 @@ arena *arena_new(void);
 /* Runs the cleanups (last registered first) and frees all memory. NULL is fine. */
 void arena_destroy(arena *a);
 
+/* Runs the cleanups and forgets every allocation, keeping one block for the
+ * next request (a worker thread reuses its arena instead of malloc/free). */
+void arena_reset(arena *a);
+
 /* Zeroed memory owned by the arena; NULL only when out of memory. */
 void *arena_alloc(arena *a, size_t n);
 

@@ -34,6 +34,12 @@ log_open(const char *sink)
     return rc;
 }
 
+bool
+log_enabled(void)
+{
+    return log_file != NULL; /* unlocked read: at worst one line more or less while switching */
+}
+
 void
 log_close(void)
 {

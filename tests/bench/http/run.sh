@@ -23,16 +23,15 @@ non2xx() { v=$(sed -n 's/.*Non-2xx or 3xx responses: *\([0-9]*\).*/\1/p' "$1"); 
 total() { sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$1"; }
 
 start_portal() { # MODE SYNC -> sets dir, port, pid, token
-    dir=$work/$1-$2
-    mkdir -p "$dir"
-    echo "Bench-Admin-pw-123" | $bin user add admin --role admin --data-dir "$dir" >/dev/null
+    dir=$(mktemp -d "$work/$1-$2-XXXX")
+    echo "Bench-Pw-7731-Zeta" | $bin user add admin --role admin --data-dir "$dir" >/dev/null
     $bin serve --data-dir "$dir" --port 0 --port-file "$dir/port" \
         --set db.commit_mode="$1" --set db.synchronous="$2" --set server.access_log=off &
     pid=$!
     while [ ! -s "$dir/port" ]; do sleep 0.1; done
     port=$(cat "$dir/port")
     token=$(curl -s --cacert "$dir/tls/cert.pem" "https://127.0.0.1:$port/api/v1/auth/login" \
-        -H 'Content-Type: application/json' -d '{"login":"admin","password":"Bench-Admin-pw-123"}' |
+        -H 'Content-Type: application/json' -d '{"login":"admin","password":"Bench-Pw-7731-Zeta"}' |
         sed 's/.*"access_token":"\([^"]*\)".*/\1/')
 }
 stop_portal() { kill "$pid"; wait "$pid" 2>/dev/null || true; }
