@@ -31,11 +31,11 @@ struct api_principal {
     bool authenticated;
     int64_t user_id;
     const char *login;
-    int64_t tenant_id; /* the user's own tenant, 0 for a global user */
-    int64_t token_id;  /* API token in use, 0 for a session */
-    bool via_cookie;   /* authenticated by the refresh cookie (needs CSRF header) */
-    char token_prefix[24];  /* API token lookup id ("" for sessions), for the audit */
-    char session[48];       /* refresh-token family of a session ("" for tokens) */
+    int64_t tenant_id;             /* the user's own tenant, 0 for a global user */
+    int64_t token_id;              /* API token in use, 0 for a session */
+    bool via_cookie;               /* authenticated by the refresh cookie (needs CSRF header) */
+    char token_prefix[24];         /* API token lookup id ("" for sessions), for the audit */
+    char session[48];              /* refresh-token family of a session ("" for tokens) */
     struct auth_binding *bindings; /* the user's grants, folded per scope (arena) */
     size_t nbindings;
     struct auth_binding *token_bindings; /* a narrowed token's own grants (arena) */

@@ -77,8 +77,8 @@ run_pipeline(struct api_req *r, struct api_resp *w, long max_body, char *allow, 
 {
     if (api_path_check(r->path, e) < 0)
         return -1;
-    r->route = api_route_match(api_routes, api_nroutes, r->method, r->path, r->a, r->params,
-                               allow, allowlen, e);
+    r->route = api_route_match(api_routes, api_nroutes, r->method, r->path, r->a, r->params, allow,
+                               allowlen, e);
     if (!r->route)
         return -1;
     if (api_authenticate(r, e) < 0 || api_authorize(r, e) < 0)

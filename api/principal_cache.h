@@ -17,8 +17,8 @@ enum { PC_MAX_BINDINGS = 16, PC_KEY_MAX = 96 };
 struct pc_principal {
     int64_t user_id, tenant_id;
     char login[65];
-    char session[48];     /* refresh-token family of a session */
-    int64_t token_id;     /* API token, 0 for sessions */
+    char session[48]; /* refresh-token family of a session */
+    int64_t token_id; /* API token, 0 for sessions */
     char token_prefix[24];
     int64_t token_expires; /* 0 = never */
     int64_t token_last_used;

@@ -161,12 +161,12 @@ api_reply_problem(struct api_req *r, struct api_resp *w, const err *e, json_t *e
         kind = ERR_INTERNAL;
     int status = api_status_of(kind);
     /* Internal details never reach the client: only e->detail, written for it. */
-    const char *detail = (kind == ERR_INTERNAL || !e->detail[0]) ? problem_table[kind].title
-                                                                   : e->detail;
+    const char *detail =
+        (kind == ERR_INTERNAL || !e->detail[0]) ? problem_table[kind].title : e->detail;
     json_t *j = json_pack("{s:s,s:s,s:i,s:s,s:s}", "type",
                           arena_printf(r->a, "/problems/%s", err_kind_slug(kind)), "title",
-                          problem_table[kind].title, "status", status, "detail", detail,
-                          "instance", arena_printf(r->a, "urn:request:%s", r->request_id));
+                          problem_table[kind].title, "status", status, "detail", detail, "instance",
+                          arena_printf(r->a, "urn:request:%s", r->request_id));
     if (j && e->field[0])
         json_object_set_new(j, "errors",
                             json_pack("[{s:s,s:s}]", "field", e->field, "message", detail));

@@ -133,8 +133,7 @@ audit_login(struct api_req *r, const char *login, int64_t uid, const char *outco
 
 /* Throttled per account and per address: 5 failures a minute -> 429. */
 static int
-login_throttled(struct api_req *r, const char *akey, const char *ikey, struct api_resp *w,
-                err *e)
+login_throttled(struct api_req *r, const char *akey, const char *ikey, struct api_resp *w, err *e)
 {
     int wait_a = 0, wait_i = 0;
     time_t now = (time_t)app_now(r->app);
@@ -244,8 +243,8 @@ api_session_refresh(struct api_req *r, struct api_resp *w, err *e)
     api_audit_init(r, &a, "auth.refresh", "session", 0);
     struct db_refresh_result res;
     int64_t now = app_now(r->app);
-    if (db_session_refresh_rotate(r->app->db, old_hash, hash, now,
-                                  now + r->app->cfg.refresh_ttl_s, &res, &a, e) < 0)
+    if (db_session_refresh_rotate(r->app->db, old_hash, hash, now, now + r->app->cfg.refresh_ttl_s,
+                                  &res, &a, e) < 0)
         return -1;
     struct db_session_user u;
     if (res.outcome != DB_REFRESH_OK || db_session_user_by_id(r->app->db, res.user_id, &u, e) < 0 ||
@@ -330,12 +329,11 @@ api_session_me(struct api_req *r, struct api_resp *w, err *e)
             json_object_set_new(tenants, arena_printf(r->a, "%lld", (long long)tid),
                                 perms_json(api_perms(r, tid)));
     }
-    json_t *j = json_pack("{s:I,s:s,s:o,s:o,s:o,s:o,s:s}", "id", (json_int_t)r->who.user_id,
-                          "login", r->who.login, "tenant_id",
-                          r->who.tenant_id ? json_integer(r->who.tenant_id) : json_null(),
-                          "tenant", my_tenant(r), "permissions", perms_json(api_perms(r, 0)),
-                          "tenant_permissions", tenants, "auth",
-                          r->who.token_id ? "token" : "session");
+    json_t *j = json_pack(
+        "{s:I,s:s,s:o,s:o,s:o,s:o,s:s}", "id", (json_int_t)r->who.user_id, "login", r->who.login,
+        "tenant_id", r->who.tenant_id ? json_integer(r->who.tenant_id) : json_null(), "tenant",
+        my_tenant(r), "permissions", perms_json(api_perms(r, 0)), "tenant_permissions", tenants,
+        "auth", r->who.token_id ? "token" : "session");
     if (!j)
         return err_set(e, ERR_INTERNAL, "out of memory");
     api_reply_json(r, w, 200, j);

@@ -26,8 +26,8 @@ static const struct auth_builtin_role builtin_roles[] = {
          B(QUOTA_REQUEST) | B(TASK_READ) | B(TOKEN_SELF) | B(AUDIT_READ),
      false, true},
     {"tenant-member", "Uses one tenant's VMs and quota",
-     B(TENANT_READ) | B(VM_READ) | B(VM_POWER) | B(VM_CREATE) | B(VM_CONSOLE) | B(QUOTA_READ) | B(QUOTA_REQUEST) |
-         B(TASK_READ) | B(TOKEN_SELF),
+     B(TENANT_READ) | B(VM_READ) | B(VM_POWER) | B(VM_CREATE) | B(VM_CONSOLE) | B(QUOTA_READ) |
+         B(QUOTA_REQUEST) | B(TASK_READ) | B(TOKEN_SELF),
      false, true},
     {"viewer", "Reads everything except the audit log", READS_NO_AUDIT | B(TOKEN_SELF), true, true},
 };

@@ -33,8 +33,8 @@ struct db_conn {
 
 /* Tables whose rows decide who a caller is and what they may do: a change to
  * any of them invalidates the principals cached by api/authz.c. */
-static const char *const identity_tables[] = {"user", "role", "role_binding", "api_token",
-                                              "refresh_token", "tenant"};
+static const char *const identity_tables[] = {"user",      "role",          "role_binding",
+                                              "api_token", "refresh_token", "tenant"};
 
 static void
 identity_update_hook(void *arg, int op, const char *dbname, const char *table, sqlite3_int64 rowid)

@@ -64,22 +64,38 @@ static const char *
 reason_phrase(int status)
 {
     switch (status) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 409: return "Conflict";
-    case 413: return "Content Too Large";
-    case 415: return "Unsupported Media Type";
-    case 429: return "Too Many Requests";
-    case 503: return "Service Unavailable";
-    default: return status >= 500 ? "Internal Server Error" : "Unknown";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 304:
+        return "Not Modified";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 409:
+        return "Conflict";
+    case 413:
+        return "Content Too Large";
+    case 415:
+        return "Unsupported Media Type";
+    case 429:
+        return "Too Many Requests";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return status >= 500 ? "Internal Server Error" : "Unknown";
     }
 }
 
@@ -256,11 +272,16 @@ content_type_of(const char *name)
     static const struct {
         const char *ext, *type;
     } types[] = {
-        {".html", "text/html; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},
-        {".css", "text/css; charset=utf-8"},   {".svg", "image/svg+xml"},
-        {".png", "image/png"},                 {".woff2", "font/woff2"},
-        {".json", "application/json"},         {".ico", "image/x-icon"},
-        {".txt", "text/plain; charset=utf-8"}, {".map", "application/json"},
+        {".html", "text/html; charset=utf-8"},
+        {".js", "text/javascript; charset=utf-8"},
+        {".css", "text/css; charset=utf-8"},
+        {".svg", "image/svg+xml"},
+        {".png", "image/png"},
+        {".woff2", "font/woff2"},
+        {".json", "application/json"},
+        {".ico", "image/x-icon"},
+        {".txt", "text/plain; charset=utf-8"},
+        {".map", "application/json"},
     };
     const char *dot = strrchr(name, '.');
     for (size_t i = 0; dot && i < sizeof(types) / sizeof(types[0]); i++)
@@ -334,9 +355,9 @@ serve_ui(struct http_server *s, struct api_req *r, struct api_resp *w)
     w->body_len = w->status == 200 ? f->f->len : 0;
     api_add_header(w, "ETag", f->etag);
     /* asset names carry a content hash: cache forever; index.html revalidates */
-    api_add_header(w, "Cache-Control", strncmp(r->path, "/assets/", 8)
-                                           ? "no-cache"
-                                           : "public, max-age=31536000, immutable");
+    api_add_header(w, "Cache-Control",
+                   strncmp(r->path, "/assets/", 8) ? "no-cache"
+                                                   : "public, max-age=31536000, immutable");
 }
 
 /* ---- the request handler ---- */
@@ -400,8 +421,7 @@ is_api_path(const char *p)
 /* Refuses what must never reach the router: smuggling-prone framing, bodies
  * over the limit, a client holding too many connections. */
 static int
-front_door_check(struct http_server *s, struct mg_connection *conn, const struct api_req *r,
-                 err *e)
+front_door_check(struct http_server *s, struct mg_connection *conn, const struct api_req *r, err *e)
 {
     if (framing_check(mg_get_request_info(conn), e) < 0)
         return -1;
@@ -550,12 +570,31 @@ start_civetweb(struct http_server *s, err *e)
     snprintf(ports, sizeof(ports), "%s:%ds", c->listen_addr, c->port);
     snprintf(threads, sizeof(threads), "%d", c->threads);
     snprintf(timeout, sizeof(timeout), "%d", c->request_timeout_ms);
-    const char *options[] = {
-        "listening_ports", ports, "num_threads", threads, "request_timeout_ms", timeout,
-        "keep_alive_timeout_ms", "30000", "enable_keep_alive", "yes", "tcp_nodelay", "1",
-        "decode_url", "no", /* we route on the raw path */
-        "max_request_size", "16384", "connection_queue", "256", "listen_backlog", "512",
-        "enable_directory_listing", "no", "ssl_protocol_version", "4", NULL};
+    const char *options[] = {"listening_ports",
+                             ports,
+                             "num_threads",
+                             threads,
+                             "request_timeout_ms",
+                             timeout,
+                             "keep_alive_timeout_ms",
+                             "30000",
+                             "enable_keep_alive",
+                             "yes",
+                             "tcp_nodelay",
+                             "1",
+                             "decode_url",
+                             "no", /* we route on the raw path */
+                             "max_request_size",
+                             "16384",
+                             "connection_queue",
+                             "256",
+                             "listen_backlog",
+                             "512",
+                             "enable_directory_listing",
+                             "no",
+                             "ssl_protocol_version",
+                             "4",
+                             NULL};
     struct mg_callbacks cb = {0};
     cb.external_ssl_ctx = on_external_ssl_ctx;
     cb.connection_close = on_connection_close;

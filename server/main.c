@@ -29,19 +29,24 @@ cmd_version(int argc, char **argv)
 }
 
 static const struct command commands[] = {
-    {"serve", "serve [--config FILE] [--set SECTION.KEY=VALUE]... [--listen ADDR] [--port N]\n"
-              "              [--data-dir DIR] [--port-file FILE]",
+    {"serve",
+     "serve [--config FILE] [--set SECTION.KEY=VALUE]... [--listen ADDR] [--port N]\n"
+     "              [--data-dir DIR] [--port-file FILE]",
      "run the portal over HTTPS", cli_serve},
     {"demo", "demo [--dir DIR] [--port N]",
      "run the portal on a demo data dir with a libvirt test-driver inventory", cli_demo},
-    {"user", "user add LOGIN [--tenant SLUG] | user passwd LOGIN | user disable LOGIN\n"
-             "              [--config FILE] [--data-dir DIR]",
+    {"user",
+     "user add LOGIN [--tenant SLUG] | user passwd LOGIN | user disable LOGIN\n"
+     "              [--config FILE] [--data-dir DIR]",
      "manage local users (bootstrap and recovery)", cli_user},
-    {"audit", "audit verify [--db FILE] [--key FILE] [--from SEQ] [--data-dir DIR]",
+    {"audit",
+     "audit verify [--db FILE] [--key FILE] [--from SEQ] [--checkpoints FILE]\n"
+     "              [--data-dir DIR] | audit verify --export FILE [--allow-gaps]",
      "verify the tamper-evident audit chain", cli_audit},
 #ifdef VP_HAVE_PLAN
-    {"plan", "plan --rvtools FILE | --vmx FILE... | --ovf FILE... [--hosts SPEC]\n"
-             "              [--size SHAPE] --format json|csv|xlsx [--out FILE]",
+    {"plan",
+     "plan --rvtools FILE | --vmx FILE... | --ovf FILE... [--hosts SPEC]\n"
+     "              [--size SHAPE] --format json|csv|xlsx [--out FILE]",
      "plan a VMware to KVM migration offline (no server needed)", cli_plan},
 #endif
     {"version", "version", "print the version", cmd_version},

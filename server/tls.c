@@ -71,16 +71,15 @@ build_cert(EVP_PKEY *key)
     serial[0] &= 0x7f;
     bn = BN_bin2bn(serial, sizeof(serial), NULL);
     X509_NAME *name = X509_get_subject_name(cert);
-    if (!bn || !BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert)) ||
-        !X509_set_version(cert, 2) || !X509_gmtime_adj(X509_getm_notBefore(cert), -3600) ||
+    if (!bn || !BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert)) || !X509_set_version(cert, 2) ||
+        !X509_gmtime_adj(X509_getm_notBefore(cert), -3600) ||
         !X509_gmtime_adj(X509_getm_notAfter(cert), 365L * 86400) ||
         !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"virtportal",
                                     -1, -1, 0) ||
         !X509_set_issuer_name(cert, name) || !X509_set_pubkey(cert, key) ||
         add_ext(cert, NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1,IP:::1") < 0 ||
         add_ext(cert, NID_basic_constraints, "critical,CA:FALSE") < 0 ||
-        add_ext(cert, NID_ext_key_usage, "serverAuth") < 0 ||
-        !X509_sign(cert, key, EVP_sha256()))
+        add_ext(cert, NID_ext_key_usage, "serverAuth") < 0 || !X509_sign(cert, key, EVP_sha256()))
         goto fail;
     BN_free(bn);
     return cert;
@@ -183,9 +182,10 @@ ctx_new(void)
     SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
                                  SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_TICKET);
     /* TLS 1.2: forward-secret AEAD suites only; TLS 1.3 suites are all modern. */
-    if (!SSL_CTX_set_cipher_list(ctx, "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
-                                      "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
-                                      "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305")) {
+    if (!SSL_CTX_set_cipher_list(ctx,
+                                 "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+                                 "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+                                 "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305")) {
         SSL_CTX_free(ctx);
         return NULL;
     }

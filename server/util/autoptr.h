@@ -13,7 +13,7 @@
 #define AUTOPTR_FN(T) autoptr_cleanup_##T
 
 #define AUTOPTR_DEFINE(T, free_fn)                                                                 \
-    static inline void AUTOPTR_FN(T)(T **p)                                                        \
+    static inline void AUTOPTR_FN(T)(T * *p)                                                       \
     {                                                                                              \
         if (*p)                                                                                    \
             free_fn(*p);                                                                           \

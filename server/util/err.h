@@ -11,18 +11,18 @@
 
 #define ERR_KIND_LIST(X)                                                                           \
     X(NONE, "none")                                                                                \
-    X(INVALID, "invalid")             /* bad input: 400 */                                         \
-    X(UNAUTHENTICATED, "unauthenticated") /* 401 */                                                \
-    X(FORBIDDEN, "forbidden")         /* 403 */                                                    \
-    X(NOT_FOUND, "not-found")         /* 404, also another tenant's object */                      \
-    X(METHOD, "method-not-allowed")   /* 405 */                                                    \
-    X(CONFLICT, "conflict")           /* 409 */                                                    \
-    X(TOO_LARGE, "payload-too-large") /* 413 */                                                    \
+    X(INVALID, "invalid")                          /* bad input: 400 */                            \
+    X(UNAUTHENTICATED, "unauthenticated")          /* 401 */                                       \
+    X(FORBIDDEN, "forbidden")                      /* 403 */                                       \
+    X(NOT_FOUND, "not-found")                      /* 404, also another tenant's object */         \
+    X(METHOD, "method-not-allowed")                /* 405 */                                       \
+    X(CONFLICT, "conflict")                        /* 409 */                                       \
+    X(TOO_LARGE, "payload-too-large")              /* 413 */                                       \
     X(UNSUPPORTED_MEDIA, "unsupported-media-type") /* 415 */                                       \
-    X(QUOTA, "quota-exceeded")        /* 403 with per-resource details */                          \
-    X(RATE_LIMITED, "rate-limited")   /* 429 */                                                    \
-    X(UNAVAILABLE, "unavailable")     /* 503: storage/audit/hypervisor down */                     \
-    X(INTERNAL, "internal")           /* 500 */
+    X(QUOTA, "quota-exceeded")                     /* 403 with per-resource details */             \
+    X(RATE_LIMITED, "rate-limited")                /* 429 */                                       \
+    X(UNAVAILABLE, "unavailable")                  /* 503: storage/audit/hypervisor down */        \
+    X(INTERNAL, "internal")                        /* 500 */
 
 enum err_kind {
 #define X(name, slug) ERR_##name,

@@ -60,7 +60,7 @@ bootstrap_admin(struct vp_proc *p)
     char input[96];
     snprintf(input, sizeof(input), "%s\n", p->admin_password);
     char *const argv[] = {(char *)vp_binary(), "user", "add", "admin", "--role", "admin",
-                          "--data-dir", p->dir, NULL};
+                          "--data-dir",        p->dir, NULL};
     return vp_run(argv, input) == 0 ? 0 : -1;
 }
 
@@ -98,8 +98,8 @@ spawn(struct vp_proc *p, const char *const *extra)
     snprintf(port_file, sizeof(port_file), "%s/port", p->dir);
     unlink(port_file);
     snprintf(log_opt, sizeof(log_opt), "server.access_log=%s/server.log", p->dir);
-    const char *argv[64] = {vp_binary(), "serve", "--data-dir", p->dir, "--port", "0",
-                            "--port-file", port_file, "--set", log_opt};
+    const char *argv[64] = {vp_binary(), "serve",       "--data-dir", p->dir,  "--port",
+                            "0",         "--port-file", port_file,    "--set", log_opt};
     int n = 10;
     for (int i = 0; extra && extra[i] && n < 62; i++)
         argv[n++] = extra[i];
@@ -254,8 +254,8 @@ vp_login(struct vp_proc *p, const char *login, const char *password)
     struct vp_resp r;
     vp_json(p, "POST", "/api/v1/auth/login", NULL, text, &r);
     free(text);
-    const char *tok = r.status == 200 ? json_string_value(json_object_get(r.json, "access_token"))
-                                      : NULL;
+    const char *tok =
+        r.status == 200 ? json_string_value(json_object_get(r.json, "access_token")) : NULL;
     char *out = tok ? strdup(tok) : NULL;
     vp_resp_free(&r);
     return out;

@@ -186,7 +186,8 @@ test_deep_json(void **state)
     vp_resp_free(&r);
     /* duplicate keys, wrong media type, unknown members */
     assert_int_equal(vp_http(&srv, "POST", "/api/v1/auth/login", h,
-                             "{\"login\":\"a\",\"login\":\"b\",\"password\":\"x\"}", 43, &r), 0);
+                             "{\"login\":\"a\",\"login\":\"b\",\"password\":\"x\"}", 43, &r),
+                     0);
     assert_problem(&r, 400);
     vp_resp_free(&r);
     const char *text[] = {"Content-Type: text/plain", NULL};
@@ -194,12 +195,12 @@ test_deep_json(void **state)
     assert_problem(&r, 415);
     vp_resp_free(&r);
     assert_int_equal(vp_json(&srv, "POST", "/api/v1/auth/login", NULL,
-                             "{\"login\":\"a\",\"password\":\"b\",\"admin\":true}", &r), 0);
+                             "{\"login\":\"a\",\"password\":\"b\",\"admin\":true}", &r),
+                     0);
     assert_problem(&r, 400);
-    assert_string_equal(
-        json_string_value(json_object_get(json_array_get(json_object_get(r.json, "errors"), 0),
-                                          "field")),
-        "admin");
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(r.json, "errors"), 0), "field")),
+                        "admin");
     vp_resp_free(&r);
     assert_alive();
 }
@@ -218,12 +219,15 @@ expect_raw_400(const char *raw)
 static void
 test_request_smuggling(void **state)
 {
-    expect_raw_400("POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                   "Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
-    expect_raw_400("POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                   "Content-Length: 2\r\nContent-Length: 2\r\n\r\n{}");
-    expect_raw_400("POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                   "Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n");
+    expect_raw_400(
+        "POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        "Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+    expect_raw_400(
+        "POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        "Content-Length: 2\r\nContent-Length: 2\r\n\r\n{}");
+    expect_raw_400(
+        "POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        "Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n");
     assert_alive();
 }
 
@@ -420,10 +424,25 @@ test_sighup_reloads_certificate(void **state)
     char key[300], cert[300];
     snprintf(key, sizeof(key), "%s/tls/key.pem", srv.dir);
     snprintf(cert, sizeof(cert), "%s/tls/cert.pem", srv.dir);
-    char *const argv[] = {"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                          "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj",
-                          "/CN=reloaded", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout",
-                          key, "-out", cert, NULL};
+    char *const argv[] = {"/usr/bin/openssl",
+                          "req",
+                          "-x509",
+                          "-newkey",
+                          "ec",
+                          "-pkeyopt",
+                          "ec_paramgen_curve:P-256",
+                          "-nodes",
+                          "-days",
+                          "2",
+                          "-subj",
+                          "/CN=reloaded",
+                          "-addext",
+                          "subjectAltName=IP:127.0.0.1",
+                          "-keyout",
+                          key,
+                          "-out",
+                          cert,
+                          NULL};
     assert_int_equal(vp_run(argv, NULL), 0);
     kill(srv.pid, SIGHUP);
     usleep(300000);

@@ -15,8 +15,17 @@
 
 #include "harness.h"
 
-enum persona_id { P_ADMIN, P_OPERATOR, P_AUDITOR, P_TADMIN_A, P_MEMBER_A, P_MEMBER_B, P_TOKEN, P_ANON,
-                  P_COUNT };
+enum persona_id {
+    P_ADMIN,
+    P_OPERATOR,
+    P_AUDITOR,
+    P_TADMIN_A,
+    P_MEMBER_A,
+    P_MEMBER_B,
+    P_TOKEN,
+    P_ANON,
+    P_COUNT
+};
 
 struct persona {
     const char *name;
@@ -105,9 +114,9 @@ setup(void **state)
     tenant_ids[2] = create("/api/v1/tenants", admin, "{\"slug\":\"tenant-b\",\"name\":\"B\"}");
     for (int i = 0; i < P_COUNT; i++)
         make_persona(&personas[i], admin);
-    json_t *tok = call("POST", "/api/v1/tokens", admin,
-                       "{\"name\":\"matrix\",\"roles\":[{\"role\":\"viewer\",\"scope\":\"global\"}]}",
-                       201);
+    json_t *tok =
+        call("POST", "/api/v1/tokens", admin,
+             "{\"name\":\"matrix\",\"roles\":[{\"role\":\"viewer\",\"scope\":\"global\"}]}", 201);
     fixture_token = json_integer_value(json_object_get(tok, "id"));
     personas[P_TOKEN].token = strdup(json_string_value(json_object_get(tok, "secret")));
     json_decref(tok);

@@ -23,9 +23,21 @@ main(int argc, char **argv)
         return 2;
     }
     mg_init_library(MG_FEATURES_TLS);
-    const char *opts[] = {"listening_ports", "127.0.0.1:0s", "ssl_certificate", argv[1],
-                          "num_threads", argv[2], "enable_keep_alive", "yes", "tcp_nodelay", "1",
-                          "keep_alive_timeout_ms", "30000", "ssl_protocol_version", "4", NULL};
+    const char *opts[] = {"listening_ports",
+                          "127.0.0.1:0s",
+                          "ssl_certificate",
+                          argv[1],
+                          "num_threads",
+                          argv[2],
+                          "enable_keep_alive",
+                          "yes",
+                          "tcp_nodelay",
+                          "1",
+                          "keep_alive_timeout_ms",
+                          "30000",
+                          "ssl_protocol_version",
+                          "4",
+                          NULL};
     struct mg_callbacks cb;
     memset(&cb, 0, sizeof(cb));
     struct mg_context *ctx = mg_start(&cb, NULL, opts);

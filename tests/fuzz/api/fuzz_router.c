@@ -30,8 +30,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *params[API_MAX_PARAMS] = {0};
     char allow[96];
     if (api_path_check(path, &e) == 0)
-        api_route_match(api_routes, api_nroutes, method, path, a, params, allow, sizeof(allow),
-                        &e);
+        api_route_match(api_routes, api_nroutes, method, path, a, params, allow, sizeof(allow), &e);
     struct api_req r = {.a = a, .query = query};
     int limit;
     const char *cursor;

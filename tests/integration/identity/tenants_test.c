@@ -79,14 +79,17 @@ test_validation(void **state)
     expect_400("{\"slug\":\"ok\",\"name\":\"x\",\"colour\":\"red\"}", "colour");
     /* 200 characters (multi-byte) are fine, 201 are not */
     char name[1024] = "";
-    for (int i = 0; i < 200; i++)
-        strcat(name, "\xc3\xa9"); /* é */
+    size_t n = 0;
+    for (int i = 0; i < 200; i++, n += 2)
+        memcpy(name + n, "\xc3\xa9", 2); /* é */
+    name[n] = '\0';
     struct vp_resp r;
     idt_req(&r, "POST", "/api/v1/tenants", idt_admin, "{\"slug\":\"long-name\",\"name\":\"%s\"}",
             name);
     assert_int_equal(r.status, 201);
     vp_resp_free(&r);
-    strcat(name, "e");
+    name[n] = 'e';
+    name[n + 1] = '\0';
     char body[1200];
     snprintf(body, sizeof(body), "{\"slug\":\"long-name2\",\"name\":\"%s\"}", name);
     expect_400(body, "name");

@@ -27,13 +27,24 @@ static void
 test_path_check(void **state)
 {
     static const char *const bad[] = {
-        "/api/v1/version%00x", "/api/v1/x%2F..%2Fversion", "/api/v1/x%2f", "/api/%5cx",
-        "/api/../x",           "/api/./x",                 "/api/%2e%2e/x", "/api/x/..",
-        "api/x",               "/api/x%zz",                "/api/x%4",      "/api/\x01",
-        "/api\\x",             "/api/%0a",
+        "/api/v1/version%00x",
+        "/api/v1/x%2F..%2Fversion",
+        "/api/v1/x%2f",
+        "/api/%5cx",
+        "/api/../x",
+        "/api/./x",
+        "/api/%2e%2e/x",
+        "/api/x/..",
+        "api/x",
+        "/api/x%zz",
+        "/api/x%4",
+        "/api/\x01",
+        "/api\\x",
+        "/api/%0a",
     };
-    static const char *const good[] = {"/", "/api/v1/version", "/api/v1/vms/12",
-                                       "/api/v1/a..b", "/api/v1/%41", "/assets/app.1.js"};
+    static const char *const good[] = {
+        "/",           "/api/v1/version", "/api/v1/vms/12", "/api/v1/a..b",
+        "/api/v1/%41", "/assets/app.1.js"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         err e = {0};
         assert_int_equal(api_path_check(bad[i], &e), -1);
@@ -59,14 +70,16 @@ test_match_exact(void **state)
     const char *params[API_MAX_PARAMS] = {0};
     char allow[64];
     err e = {0};
-    const struct api_route *rt = match(a, "POST", "/api/v1/vms/42/actions/start", params, allow, &e);
+    const struct api_route *rt =
+        match(a, "POST", "/api/v1/vms/42/actions/start", params, allow, &e);
     assert_non_null(rt);
     assert_ptr_equal(rt, &routes[3]);
     assert_string_equal(params[0], "42");
     assert_string_equal(params[1], "start");
     /* case-sensitive, no prefix matching, no trailing segments, no empty params */
-    static const char *const misses[] = {"/API/v1/vms", "/api/v1/vmsX", "/api/v1/vms/", "/api//v1/vms",
-                                         "/api/v1/vms/1/actions/", "/api/v1/vms/1/x"};
+    static const char *const misses[] = {
+        "/API/v1/vms",  "/api/v1/vmsX",           "/api/v1/vms/",
+        "/api//v1/vms", "/api/v1/vms/1/actions/", "/api/v1/vms/1/x"};
     for (size_t i = 0; i < sizeof(misses) / sizeof(misses[0]); i++) {
         err me = {0};
         assert_null(match(a, "GET", misses[i], params, allow, &me));
@@ -153,9 +166,9 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_path_check),  cmocka_unit_test(test_match_exact),
+        cmocka_unit_test(test_path_check),         cmocka_unit_test(test_match_exact),
         cmocka_unit_test(test_method_not_allowed), cmocka_unit_test(test_params_decoded),
-        cmocka_unit_test(test_url_decode),  cmocka_unit_test(test_json_depth),
+        cmocka_unit_test(test_url_decode),         cmocka_unit_test(test_json_depth),
         cmocka_unit_test(test_json_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
