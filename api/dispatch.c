@@ -93,7 +93,6 @@ api_dispatch(struct api_req *r, struct api_resp *w, long max_body)
 {
     err e = {0};
     char allow[96];
-    memset(w, 0, sizeof(*w));
     if (run_pipeline(r, w, max_body, allow, sizeof(allow), &e) == 0 && w->status)
         return;
     if (e.kind == ERR_NONE)

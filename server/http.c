@@ -433,6 +433,26 @@ front_door_check(struct http_server *s, struct mg_connection *conn, const struct
     return 0;
 }
 
+/* CORS, only for the one configured origin (none by default): the browser UI
+ * is same-origin; this is for a separate front end the operator trusts.
+ * Returns 1 when the request was a preflight and has been answered. */
+static int
+cors(const struct http_server *s, struct api_req *r, struct api_resp *w)
+{
+    const char *allowed = s->app->cfg.cors_origin, *origin = api_header(r, "Origin");
+    if (!allowed[0] || !origin || strcmp(origin, allowed) || strncmp(r->path, "/api/", 5))
+        return 0;
+    api_add_header(w, "Access-Control-Allow-Origin", allowed);
+    api_add_header(w, "Vary", "Origin");
+    if (strcmp(r->method, "OPTIONS") || !api_header(r, "Access-Control-Request-Method"))
+        return 0;
+    api_add_header(w, "Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE");
+    api_add_header(w, "Access-Control-Allow-Headers", "Authorization, Content-Type, X-VP-CSRF");
+    api_add_header(w, "Access-Control-Max-Age", "600");
+    w->status = 204;
+    return 1;
+}
+
 static void
 route_request(struct http_server *s, struct mg_connection *conn, struct api_req *r,
               struct api_resp *w)
@@ -443,6 +463,8 @@ route_request(struct http_server *s, struct mg_connection *conn, struct api_req 
         api_reply_problem(r, w, &e, NULL);
         return;
     }
+    if (cors(s, r, w))
+        return;
     if (is_api_path(r->path))
         api_dispatch(r, w, s->app->cfg.max_body_bytes);
     else if (api_path_check(r->path, &e) < 0)
@@ -570,31 +592,26 @@ start_civetweb(struct http_server *s, err *e)
     snprintf(ports, sizeof(ports), "%s:%ds", c->listen_addr, c->port);
     snprintf(threads, sizeof(threads), "%d", c->threads);
     snprintf(timeout, sizeof(timeout), "%d", c->request_timeout_ms);
-    const char *options[] = {"listening_ports",
-                             ports,
-                             "num_threads",
-                             threads,
-                             "request_timeout_ms",
-                             timeout,
-                             "keep_alive_timeout_ms",
-                             "30000",
-                             "enable_keep_alive",
-                             "yes",
-                             "tcp_nodelay",
-                             "1",
-                             "decode_url",
-                             "no", /* we route on the raw path */
-                             "max_request_size",
-                             "16384",
-                             "connection_queue",
-                             "256",
-                             "listen_backlog",
-                             "512",
-                             "enable_directory_listing",
-                             "no",
-                             "ssl_protocol_version",
-                             "4",
-                             NULL};
+    /* clang-format off */
+    const char *options[] = {
+        "listening_ports", ports,
+        "num_threads", threads,
+        "request_timeout_ms", timeout,
+        "keep_alive_timeout_ms", "30000",
+        "enable_keep_alive", "yes",
+        "tcp_nodelay", "1",
+        "decode_url", "no", /* we route on the raw path */
+        "max_request_size", "16384",
+        "connection_queue", "256",
+        "listen_backlog", "512",
+        "enable_directory_listing", "no",
+        "ssl_protocol_version", "4",
+        /* civetweb answers CORS preflights itself with "*" by default: never */
+        "access_control_allow_origin", "",
+        "access_control_allow_methods", "",
+        "access_control_allow_headers", "",
+        NULL};
+    /* clang-format on */
     struct mg_callbacks cb = {0};
     cb.external_ssl_ctx = on_external_ssl_ctx;
     cb.connection_close = on_connection_close;

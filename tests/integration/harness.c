@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -106,6 +107,9 @@ spawn(struct vp_proc *p, const char *const *extra)
     argv[n] = NULL;
     p->pid = fork();
     if (p->pid == 0) {
+        /* a failed assertion must not leave a server behind (ctest would wait
+         * for it, holding the output pipe): it dies with the test */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
         execv(argv[0], (char *const *)argv);
         _exit(127);
     }

@@ -275,6 +275,31 @@ test_slow_clients(void **state)
     assert_alive();
 }
 
+/* CORS is off unless one origin is configured; then only that origin. */
+static void
+test_cors_only_for_the_configured_origin(void **state)
+{
+    struct vp_proc p;
+    const char *const flags[] = {"--set", "server.cors_origin=https://console.example", NULL};
+    assert_int_equal(vp_start(&p, flags), 0);
+    struct vp_resp r;
+    const char *good[] = {"Origin: https://console.example", "Access-Control-Request-Method: POST",
+                          NULL};
+    assert_int_equal(vp_http(&p, "OPTIONS", "/api/v1/me", good, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 204);
+    char *acao = vp_header(&r, "Access-Control-Allow-Origin");
+    assert_non_null(acao);
+    assert_string_equal(acao, "https://console.example");
+    free(acao);
+    vp_resp_free(&r);
+    const char *evil[] = {"Origin: https://evil.example", NULL};
+    assert_int_equal(vp_http(&p, "GET", "/api/v1/version", evil, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 200);
+    assert_null(vp_header(&r, "Access-Control-Allow-Origin"));
+    vp_resp_free(&r);
+    vp_stop(&p);
+}
+
 static void
 test_ui_is_embedded(void **state)
 {
@@ -488,6 +513,7 @@ main(int argc, char **argv)
         cmocka_unit_test(test_deep_json),
         cmocka_unit_test(test_request_smuggling),
         cmocka_unit_test(test_slow_clients),
+        cmocka_unit_test(test_cors_only_for_the_configured_origin),
         cmocka_unit_test(test_ui_is_embedded),
         cmocka_unit_test(test_health_and_metrics),
         cmocka_unit_test(test_login_me_logout),

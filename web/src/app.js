@@ -18,6 +18,10 @@ import { UsersPage } from './pages/users.js';
 import { BindingsPage, RolesPage } from './pages/roles.js';
 import { TokensPage } from './pages/tokens.js';
 import { NotYetPage } from './pages/notyet.js';
+import { TasksPage } from './pages/tasks.js';
+import { QuotasPage } from './pages/quotas.js';
+import { AuditPage } from './pages/audit.js';
+import { resetTaskStream } from './lib/tasks.js';
 
 const notYet = (title, icon, endpoint, what) => () =>
     html`<${NotYetPage} title=${title} icon=${icon} endpoint=${endpoint} what=${what} />`;
@@ -32,8 +36,7 @@ export const NAV = [
                 page: notYet('Virtual machines', 'vm', '/api/v1/vms', 'virtual machines of every host you can see') },
             { path: '/hosts', label: 'Hosts', icon: 'host', perms: ['host.read'],
                 page: notYet('Hosts', 'host', '/api/v1/hosts', 'libvirt hosts with their capacity and state') },
-            { path: '/tasks', label: 'Tasks', icon: 'task', perms: ['task.read'],
-                page: notYet('Tasks', 'task', '/api/v1/tasks', 'long-running actions and their progress') },
+            { path: '/tasks', label: 'Tasks', icon: 'task', perms: ['task.read'], page: TasksPage },
         ],
     },
     {
@@ -47,12 +50,10 @@ export const NAV = [
     },
     {
         group: 'Governance', items: [
-            { path: '/quotas', label: 'Quotas', icon: 'quota', perms: ['quota.read'],
-                page: notYet('Quotas', 'quota', null, 'tenant quotas with allocation and runtime usage') },
+            { path: '/quotas', label: 'Quotas', icon: 'quota', perms: ['quota.read'], page: QuotasPage },
             { path: '/quota-requests', label: 'Quota requests', icon: 'inbox', perms: ['quota.request', 'quota.approve'],
                 page: notYet('Quota requests', 'inbox', '/api/v1/quota-requests', 'requests for more quota and their decisions') },
-            { path: '/audit', label: 'Audit', icon: 'audit', perms: ['audit.read'],
-                page: notYet('Audit log', 'audit', '/api/v1/audit', 'the tamper-evident audit trail') },
+            { path: '/audit', label: 'Audit', icon: 'audit', perms: ['audit.read'], page: AuditPage },
             { path: '/plans', label: 'Plans', icon: 'plan', perms: ['plan.read'],
                 page: notYet('Migration plans', 'plan', '/api/v1/plans', 'migration, rebalance and drain plans') },
         ],
@@ -203,7 +204,10 @@ export function App() {
     };
 
     useEffect(() => {
-        setSessionExpiredHandler(() => setSession({ phase: 'anon', me: null, notice: EXPIRED }));
+        setSessionExpiredHandler(() => {
+            resetTaskStream();
+            setSession({ phase: 'anon', me: null, notice: EXPIRED });
+        });
         (async () => {
             /* A reload loses the in-memory access token: the refresh cookie restores it. */
             let notice = null;
@@ -244,6 +248,7 @@ export function App() {
         } catch (e) {
             toastError(e, 'Sign-out failed on the server');
         }
+        resetTaskStream();
         setSession({ phase: 'anon', me: null, notice: { kind: 'info', text: 'You have signed out.' } });
     };
 

@@ -31,9 +31,10 @@ export async function openPage(browser, baseURL, { width = 1280, height = 800 } 
     return { context, page, problems };
 }
 
-export async function screenshot(page, name) {
+/* fullPage: false for a modal or drawer (the top layer covers the viewport only). */
+export async function screenshot(page, name, { fullPage = true } = {}) {
     mkdirSync(artifactsDir, { recursive: true });
-    await page.screenshot({ path: join(artifactsDir, `${name}.png`), fullPage: true });
+    await page.screenshot({ path: join(artifactsDir, `${name}.png`), fullPage });
 }
 
 /* Sign in through the login form and wait for the shell. */

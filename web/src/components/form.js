@@ -106,6 +106,18 @@ export function TextField({ form, name, label, type = 'text', hint, required = f
     </div>`;
 }
 
+export function TextAreaField({ form, name, label, hint, required = false, rows = 3, ...rest }) {
+    const id = useId(name);
+    const error = form.errors[name];
+    return html`<div class=${`field ${error ? 'has-error' : ''}`}>
+        <label for=${id}>${label}${required && html`<span class="req" aria-hidden="true"> *</span>`}</label>
+        <textarea id=${id} name=${name} rows=${rows} value=${form.values[name] ?? ''} required=${required}
+            aria-invalid=${error ? 'true' : 'false'} aria-describedby=${describedBy(id, hint, error)}
+            onInput=${(e) => form.set(name, e.currentTarget.value)} ...${rest}></textarea>
+        <${Messages} id=${id} hint=${hint} error=${error} />
+    </div>`;
+}
+
 export function SelectField({ form, name, label, options, hint, required = false, onChange, ...rest }) {
     const id = useId(name);
     const error = form.errors[name];

@@ -44,6 +44,8 @@ const ICONS = {
     info: [C(12, 12, 10), 'M12 16v-4', 'M12 8h.01'],
     search: [C(11, 11, 8), 'M21 21l-4.35-4.35'],
     lock: [R(3, 11, 18, 11, 2), 'M7 11V7a5 5 0 0 1 10 0v4'],
+    download: ['M21 15v4a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2v-4', 'M7 10l5 5 5-5', 'M12 15V3'],
+    send: ['M22 2L11 13', 'M22 2l-7 20-4-9-9-4 20-7z'],
 };
 
 export function Icon({ name, size = 18, class: cls = '' }) {

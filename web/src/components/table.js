@@ -37,7 +37,7 @@ function SortHeader({ col, sort, setSort }) {
 export function DataTable({
     endpoint, columns, label, rowKey = 'id', query = {}, filterParam = 'q', filterLabel = 'Filter',
     defaultSort = '', selectable = false, bulkActions = [], rowActions = null, onOpen = null,
-    emptyText = 'Nothing here yet.', reloadToken = 0, toolbar = null, testid = 'table',
+    emptyText = 'Nothing here yet.', reloadToken = 0, toolbar = null, testid = 'table', live = null,
 }) {
     const [filter, setFilter] = useState('');
     const debounced = useDebounced(filter.trim(), 300);
@@ -77,6 +77,17 @@ export function DataTable({
         );
         return () => ctl.abort();
     }, [endpoint, queryKey, limit, cursor, sort, debounced, reloadToken, localReload]);
+
+    /* Live updates (e.g. task events): live(apply) subscribes and returns the
+     * unsubscribe function; apply(fn) replaces the rows shown by fn(rows, { firstPage }).
+     * `live` must keep its identity between renders. */
+    const onFirstPage = useRef(true);
+    onFirstPage.current = cursor === null;
+    useEffect(() => {
+        if (!live) return undefined;
+        return live((fn) => setState((s) => (s.error ? s
+            : { ...s, items: fn(s.items, { firstPage: onFirstPage.current, limit }) })));
+    }, [live, limit]);
 
     const { loading, items, next, error } = state;
     const keyOf = (row) => String(row[rowKey]);

@@ -4,6 +4,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { html } from '../lib/html.js';
 import { pollTask, request } from '../lib/api.js';
+import { taskIdOf, watchTask } from '../lib/tasks.js';
 import { Icon } from './icons.js';
 
 let nextId = 1;
@@ -55,14 +56,18 @@ export function toastError(err, title) {
     return toast({ kind: 'error', title: title || (err && err.title) || 'Error', message });
 }
 
-/* Follow an async task by its URL (Location of a 202) and report its end. */
+/* Follow an async task by its URL (Location of a 202) and report its end. Task URLs
+ * are followed on the live event stream (polling while it is not open); any other
+ * URL is polled. */
 export async function trackTask(location, label) {
     const id = toast({ kind: 'progress', title: label, message: 'Queued…' });
+    const show = (t) => {
+        const pct = typeof t.progress === 'number' ? ` ${Math.round(t.progress)}%` : '';
+        updateToast(id, { message: `${t.state || 'running'}${pct}${t.message ? ` · ${t.message}` : ''}` });
+    };
     try {
-        const task = await pollTask(location, (t) => {
-            const pct = typeof t.progress === 'number' ? ` ${Math.round(t.progress)}%` : '';
-            updateToast(id, { message: `${t.state || 'running'}${pct}` });
-        });
+        const taskId = taskIdOf(location);
+        const task = taskId !== null ? await watchTask(taskId, show).done : await pollTask(location, show);
         if (task.state === 'succeeded') updateToast(id, { kind: 'success', message: 'Done.' });
         else updateToast(id, { kind: 'error', message: task.error ? `${task.state}: ${task.error}` : task.state });
         return task;

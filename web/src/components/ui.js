@@ -29,9 +29,9 @@ export function Badge({ kind = 'neutral', children }) {
     return html`<span class=${`badge badge-${kind}`}>${children}</span>`;
 }
 
-export function Time({ value }) {
+export function Time({ value, seconds = false }) {
     const iso = isoTime(value);
-    return iso ? html`<time datetime=${iso} title=${iso}>${fmtTime(value)}</time>` : html`<span class="muted">—</span>`;
+    return iso ? html`<time datetime=${iso} title=${iso}>${fmtTime(value, { seconds })}</time>` : html`<span class="muted">—</span>`;
 }
 
 export function Spinner({ label = 'Loading…' }) {

@@ -94,8 +94,8 @@ async function toError(res) {
     return new ApiError(res.status, problem, ra && /^\d+$/.test(ra) ? Number(ra) : null);
 }
 
-async function send(method, url, { body, auth = true, signal } = {}) {
-    const headers = { Accept: 'application/json, application/problem+json' };
+async function send(method, url, { body, auth = true, signal, accept, headers: extra } = {}) {
+    const headers = { Accept: accept || 'application/json, application/problem+json', ...extra };
     if (auth && accessToken) headers.Authorization = `Bearer ${accessToken}`;
     if (method !== 'GET' && method !== 'HEAD') headers[CSRF_HEADER] = '1';
     const init = { method, headers, credentials: 'same-origin', cache: 'no-store', signal };
@@ -163,9 +163,11 @@ export async function logout() {
 /* One API call. Resolves to { status, body, location } for any 2xx; throws ApiError
  * otherwise. A 401 triggers one refresh and one replay; a second failure ends the
  * session (the expired handler runs) and the 401 is thrown. */
-export async function request(method, path, { body, query, signal } = {}) {
+/* Send with the session, refreshing once on a 401; resolves to the raw Response
+ * (2xx) and throws ApiError otherwise. */
+async function authorized(method, path, { body, query, signal, accept, headers } = {}) {
     const url = withQuery(path, query);
-    let res = await send(method, url, { body, signal });
+    let res = await send(method, url, { body, signal, accept, headers });
     if (res.status === 401 && !path.startsWith('/api/v1/auth/')) {
         let ok = false;
         try {
@@ -173,7 +175,7 @@ export async function request(method, path, { body, query, signal } = {}) {
         } catch {
             ok = false;
         }
-        if (ok) res = await send(method, url, { body, signal });
+        if (ok) res = await send(method, url, { body, signal, accept, headers });
         if (!ok || res.status === 401) {
             const err = await toError(res);
             accessToken = null;
@@ -182,7 +184,41 @@ export async function request(method, path, { body, query, signal } = {}) {
         }
     }
     if (!res.ok) throw await toError(res);
+    return res;
+}
+
+export async function request(method, path, opts = {}) {
+    const res = await authorized(method, path, opts);
     return { status: res.status, body: await readBody(res), location: res.headers.get('location') };
+}
+
+/* A GET whose body the caller reads itself (a stream): resolves to the Response once
+ * the headers are in. `accept` names the wanted type (text/event-stream); `headers`
+ * adds request headers (Last-Event-ID). */
+export function openStream(path, { query, signal, accept, headers } = {}) {
+    return authorized('GET', path, { query, signal, accept, headers });
+}
+
+/* Download a file the session must authorize (an export): fetch it with the bearer
+ * token, then hand the Blob to the browser as a download. Resolves to
+ * { filename, blob }. */
+export async function download(path, query, fallbackName = 'download') {
+    const res = await authorized('GET', path, { query, accept: '*/*' });
+    const blob = await res.blob();
+    const cd = res.headers.get('content-disposition') || '';
+    const m = /filename\*?=(?:UTF-8'')?"?([^";]+)"?/i.exec(cd);
+    let filename = m ? decodeURIComponent(m[1]) : fallbackName;
+    filename = filename.replace(/[\\/]/g, '_');
+    const url = URL.createObjectURL(blob);
+    const a = document.createElement('a');
+    a.href = url;
+    a.download = filename;
+    a.rel = 'noopener';
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
+    return { filename, blob };
 }
 
 export const api = {

@@ -22,3 +22,20 @@ export function can(me, perm) {
 export function canAny(me, perms) {
     return perms.some((p) => can(me, p));
 }
+
+/* True when `me` holds `perm` globally, or in tenant `tenantId` (null: globally only). */
+export function canIn(me, perm, tenantId) {
+    if (!me) return false;
+    if (Array.isArray(me.permissions) && me.permissions.includes(perm)) return true;
+    if (tenantId === null || tenantId === undefined) return false;
+    const list = me.tenant_permissions && me.tenant_permissions[String(tenantId)];
+    return Array.isArray(list) && list.includes(perm);
+}
+
+/* The tenants (ids, as numbers) where `me` holds `perm`; null when it holds it globally. */
+export function tenantsWith(me, perm) {
+    if (!me) return [];
+    if (Array.isArray(me.permissions) && me.permissions.includes(perm)) return null;
+    const tp = me.tenant_permissions || {};
+    return Object.keys(tp).filter((t) => Array.isArray(tp[t]) && tp[t].includes(perm)).map(Number);
+}

@@ -1,0 +1,462 @@
+// Tenant quotas: allocation usage against the limits (defined VMs count, pending
+// admissions shown as reserved), runtime limits beside the newest measurement of each
+// host, the administrator's editor (lowering below usage is allowed and reported),
+// and the admission dry run, whose refusal says what to do next and prefills a quota
+// request. A tenant user sees their own tenant; others pick one.
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { html } from '../lib/html.js';
+import { api, listAll } from '../lib/api.js';
+import { navigate } from '../lib/router.js';
+import { can, canIn, tenantsWith } from '../lib/perms.js';
+import { fmtBytes, fmtGiB, fmtMiB, fmtNumber, toDate } from '../lib/format.js';
+import { useSession } from '../session.js';
+import { FormDialog, TextAreaField, TextField, useForm } from '../components/form.js';
+import { toast, toastError } from '../components/toast.js';
+import { Icon } from '../components/icons.js';
+import { UsageBar } from '../components/meter.js';
+import { Badge, EmptyState, PageHeader, Spinner, Time } from '../components/ui.js';
+
+/* Allocation resources, checked at admission. */
+export const ALLOCATION = [
+    { key: 'vms', label: 'VMs', unit: 'VMs', fmt: fmtNumber, editLabel: 'VMs', hint: 'Defined VMs, running or not.' },
+    { key: 'vcpus', label: 'vCPUs', unit: 'vCPUs', fmt: fmtNumber, editLabel: 'vCPUs' },
+    { key: 'memory_mib', label: 'Memory', fmt: fmtMiB, editLabel: 'Memory (MiB)' },
+    { key: 'disk_gib', label: 'Disk', fmt: fmtGiB, editLabel: 'Disk (GiB)' },
+];
+const RES = Object.fromEntries(ALLOCATION.map((r) => [r.key, r]));
+
+/* Runtime limits, enforced per host (cgroup v2, or libvirt tunables as a fallback). */
+const RUNTIME = [
+    { key: 'cpu_cores', label: 'CPU cap', fmt: (v) => `${fmtNumber(v)} cores`, editLabel: 'CPU cap (cores)', hint: 'Up to 3 decimals, e.g. 1.5.', decimal: true },
+    { key: 'memory_max_mib', label: 'Memory cap', fmt: fmtMiB, editLabel: 'Memory cap (MiB)' },
+    { key: 'io_read_bps', label: 'Read bandwidth', fmt: (v) => `${fmtBytes(v)}/s`, editLabel: 'Read bandwidth (bytes/s)' },
+    { key: 'io_write_bps', label: 'Write bandwidth', fmt: (v) => `${fmtBytes(v)}/s`, editLabel: 'Write bandwidth (bytes/s)' },
+    { key: 'io_read_iops', label: 'Read IOPS', fmt: fmtNumber, editLabel: 'Read IOPS' },
+    { key: 'io_write_iops', label: 'Write IOPS', fmt: fmtNumber, editLabel: 'Write IOPS' },
+    { key: 'io_weight', label: 'I/O weight', fmt: fmtNumber, editLabel: 'I/O weight (1–10000)' },
+    { key: 'pids_max', label: 'Tasks cap', fmt: fmtNumber, editLabel: 'Tasks cap (processes and threads)' },
+];
+
+const MODE = {
+    cgroup: { kind: 'success', text: 'cgroup v2', title: 'The tenant partition on this host carries the limits (cpu.max, memory.max, io.max, pids.max).' },
+    libvirt: { kind: 'warning', text: 'libvirt (per VM)', title: 'No usable cgroup v2 tree here: the budget is applied to each VM through libvirt tunables.' },
+    none: { kind: 'neutral', text: 'not enforced', title: 'Runtime limits are not enforced on this host.' },
+};
+
+const resLabel = (key) => (RES[key] ? RES[key].label : key);
+const resFmt = (key) => (RES[key] ? RES[key].fmt : fmtNumber);
+const qpath = (tid, rest = '') => `/api/v1/tenants/${encodeURIComponent(tid)}/${rest}`;
+
+/* A form value as JSON: '' → null (no limit), numbers as numbers, anything else as
+ * typed, so that the server (the one validator) names the field that is wrong. */
+function jsonValue(v) {
+    const s = String(v ?? '').trim();
+    if (s === '') return null;
+    if (/^-?\d+(\.\d+)?$/.test(s)) return Number(s);
+    return s;
+}
+
+/* ---- quota requests (POST /api/v1/quota-requests) ---- */
+
+function RequestQuotaDialog({ draft, tenantLabel, onClose }) {
+    const keys = Object.keys(draft.deltas || {});
+    const initial = { justification: draft.justification || '' };
+    for (const k of keys) initial[k] = String(draft.deltas[k]);
+    const form = useForm(initial);
+    const [unavailable, setUnavailable] = useState(null);
+    const bodyOf = (v) => {
+        const deltas = {};
+        for (const k of keys) deltas[k] = jsonValue(v[k]);
+        return { tenant_id: draft.tenant_id, deltas, justification: v.justification.trim() };
+    };
+    const send = async (v) => {
+        const body = bodyOf(v);
+        try {
+            return (await api.post('/api/v1/quota-requests', body)) || body;
+        } catch (e) {
+            if (e.status === 404 || e.status === 405 || e.status === 501) {
+                setUnavailable(body);
+                return undefined;
+            }
+            throw e;
+        }
+    };
+    return html`<${FormDialog} title=${`Request more quota for ${tenantLabel}`} form=${form} onSubmit=${send} onClose=${onClose}
+        submitLabel="Send request" required=${['justification']}
+        onDone=${() => { toast({ kind: 'success', message: 'Quota request sent. An administrator will decide on it.' }); onClose(); }}>
+        <p class="muted small">Prefilled with what was missing. An administrator with the quota.approve permission decides.</p>
+        ${unavailable && html`<div class="alert alert-warning" role="alert" data-testid="quota-request-unavailable">
+            <${Icon} name="info" />
+            <div class="grow">
+                <strong>Quota requests are not available on this server yet</strong> (<code>POST /api/v1/quota-requests</code>
+                answers 404). Send this request to an administrator another way:
+                <pre class="code-block" data-testid="quota-request-body">${JSON.stringify(unavailable, null, 2)}</pre>
+            </div>
+        </div>`}
+        <div class="form-grid">
+            ${keys.map((k) => html`<${TextField} key=${k} form=${form} name=${k} label=${`More ${resLabel(k)}${k === 'memory_mib' ? ' (MiB)' : k === 'disk_gib' ? ' (GiB)' : ''}`}
+                inputmode="numeric" autocomplete="off" />`)}
+        </div>
+        <${TextAreaField} form=${form} name="justification" label="Justification" required rows=${3}
+            hint="Why the tenant needs it; the administrator sees this text." />
+    <//>`;
+}
+
+/* ---- refusal (dry run, or a 403 quota-exceeded from an admission) ---- */
+
+/* violations: [{resource, limit, used, reserved, requested, shortfall}] */
+export function QuotaRefusal({ violations, quotaRequest, canRequest, onRequest, title = 'This would be refused: not enough quota.' }) {
+    return html`<div class="alert alert-error refusal" role="alert" data-testid="quota-refusal">
+        <${Icon} name="alert" />
+        <div class="grow">
+            <strong>${title}</strong>
+            <ul class="refusal-list">${violations.map((v) => {
+                const f = resFmt(v.resource);
+                const free = Math.max(0, v.limit - v.used - v.reserved);
+                return html`<li key=${v.resource} data-testid=${`refusal-${v.resource}`}>
+                    <strong>${resLabel(v.resource)}</strong>: ${f(v.requested)} requested, but only ${f(free)} of the
+                    limit of ${f(v.limit)} is free (${f(v.used)} used${v.reserved ? `, ${f(v.reserved)} reserved by pending admissions` : ''}).
+                    Short by <strong>${f(v.shortfall)}</strong>.
+                </li>`;
+            })}</ul>
+            <p class="refusal-next"><strong>What you can do:</strong> ask for less (within what is free), free resources by
+                deleting or shrinking VMs of this tenant, or request more quota from an administrator.</p>
+            ${quotaRequest && (canRequest
+                ? html`<button type="button" class="button" onClick=${() => onRequest(quotaRequest)} data-testid="request-more-quota">
+                    <${Icon} name="send" size=${16} /> Request more quota</button>`
+                : html`<p class="small">You cannot request quota yourself: ask someone with the quota.request permission in this tenant.</p>`)}
+        </div>
+    </div>`;
+}
+
+function CheckForm({ tenantId, canRequest, onRequest }) {
+    const form = useForm({ vms: '', vcpus: '', memory_mib: '', disk_gib: '' });
+    const [result, setResult] = useState(null);
+    const submit = async (e) => {
+        e.preventDefault();
+        setResult(null);
+        const body = {};
+        for (const r of ALLOCATION) {
+            const v = jsonValue(form.values[r.key]);
+            if (v !== null) body[r.key] = v;
+        }
+        if (!Object.keys(body).length) {
+            form.setFormError('Enter at least one amount to check.');
+            return;
+        }
+        const res = await form.submit(() => api.post(qpath(tenantId, 'quota/check'), body));
+        if (res) setResult(res);
+    };
+    let outcome = null;
+    if (result && result.admitted) {
+        outcome = html`<div class="alert alert-success" role="status" data-testid="check-admitted"><${Icon} name="check" />
+            <div class="grow"><strong>This would be admitted.</strong>
+                <ul class="refusal-list">${Object.entries(result.deltas || {}).map(([k, d]) => {
+                    const a = (result.allocation || {})[k] || {};
+                    const f = resFmt(k);
+                    const after = (a.used || 0) + (a.reserved || 0) + d;
+                    return html`<li key=${k}>${resLabel(k)}: ${f(after)} after it${a.limit === null || a.limit === undefined ? ' (no limit)' : ` of ${f(a.limit)}`}</li>`;
+                })}</ul>
+                <p class="small muted">Nothing was reserved: a real request is checked again when it is made.</p></div>
+        </div>`;
+    } else if (result) {
+        outcome = html`<${QuotaRefusal} violations=${result.violations || []} quotaRequest=${result.quota_request}
+            canRequest=${canRequest} onRequest=${onRequest} />`;
+    }
+    return html`<section class="panel" aria-labelledby="check-title">
+        <h2 id="check-title">Check a request</h2>
+        <p class="muted small">Would these additional resources be admitted now? A new VM adds 1 VM and its size; a resize adds
+            the difference (negative numbers give back).</p>
+        <form ref=${form.root} class="form" noValidate onSubmit=${submit} data-testid="quota-check-form">
+            ${form.formError && html`<div class="alert alert-error" role="alert" data-testid="form-error">
+                <${Icon} name="alert" /> <span>${form.formError}</span></div>`}
+            <div class="form-grid">
+                ${ALLOCATION.map((r) => html`<${TextField} key=${r.key} form=${form} name=${r.key}
+                    label=${r.editLabel} inputmode="numeric" autocomplete="off" />`)}
+            </div>
+            <div><button type="submit" class="button primary" disabled=${form.busy}>
+                ${form.busy ? 'Checking…' : 'Check'}</button></div>
+        </form>
+        <div aria-live="polite">${outcome}</div>
+    </section>`;
+}
+
+/* ---- editor ---- */
+
+function QuotaEditor({ tenantId, tenantLabel, limits, onClose, onSaved }) {
+    const all = [...ALLOCATION, ...RUNTIME];
+    const initial = {};
+    for (const r of all) initial[r.key] = limits[r.key] === null || limits[r.key] === undefined ? '' : String(limits[r.key]);
+    const form = useForm(initial);
+    const save = (v) => {
+        const body = {};
+        for (const r of all) body[r.key] = jsonValue(v[r.key]);
+        return api.put(qpath(tenantId, 'quota'), body);
+    };
+    const field = (r) => html`<${TextField} key=${r.key} form=${form} name=${r.key} label=${r.editLabel}
+        inputmode=${r.decimal ? 'decimal' : 'numeric'} autocomplete="off" placeholder="no limit" hint=${r.hint} />`;
+    return html`<${FormDialog} title=${`Quota of ${tenantLabel}`} form=${form} onSubmit=${save} onClose=${onClose}
+        onDone=${onSaved} submitLabel="Save quota">
+        <p class="muted small">Leave a field empty for no limit. Lowering a limit below current usage is allowed:
+            nothing is stopped, but new admissions are refused until usage fits.</p>
+        <fieldset class="field-group"><legend>Allocation (checked when VMs are created or resized)</legend>
+            <div class="form-grid">${ALLOCATION.map(field)}</div></fieldset>
+        <fieldset class="field-group"><legend>Runtime (enforced on each host while VMs run)</legend>
+            <div class="form-grid">${RUNTIME.map(field)}</div></fieldset>
+    <//>`;
+}
+
+function OverQuotaReport({ over, saved, canRequest, onRequest, onDismiss, tenantId }) {
+    if (!over || !over.length) return null;
+    const draft = {
+        tenant_id: Number(tenantId),
+        deltas: Object.fromEntries(over.map((v) => [v.resource, v.shortfall])),
+        justification: `Usage is above the quota: ${over.map((v) => `${v.resource} +${v.shortfall}`).join(', ')}`,
+    };
+    return html`<div class="alert alert-warning over-report" role="alert" data-testid=${saved ? 'over-quota-report' : 'over-quota'}>
+        <${Icon} name="alert" />
+        <div class="grow">
+            <strong>${saved ? 'Quota saved, but usage is already above the new limits.' : 'This tenant is over its quota.'}</strong>
+            <ul class="refusal-list">${over.map((v) => {
+                const f = resFmt(v.resource);
+                return html`<li key=${v.resource} data-testid=${`over-${v.resource}`}><strong>${resLabel(v.resource)}</strong>:
+                    ${f(v.used)} used, limit ${f(v.limit)} — ${f(v.shortfall)} over.</li>`;
+            })}</ul>
+            <p class="small">Nothing was stopped. New VMs and resizes that need more of these are refused until usage fits:
+                delete or shrink VMs${saved ? ', or raise the limits again' : ', or request more quota'}.</p>
+            ${!saved && canRequest && html`<button type="button" class="button small" onClick=${() => onRequest(draft)}>
+                <${Icon} name="send" size=${14} /> Request more quota</button>`}
+        </div>
+        ${onDismiss && html`<button type="button" class="icon-button" aria-label="Dismiss" onClick=${onDismiss}><${Icon} name="x" size=${16} /></button>`}
+    </div>`;
+}
+
+/* ---- runtime usage ---- */
+
+const sum = (hosts, k) => hosts.reduce((n, h) => n + (Number(h[k]) || 0), 0);
+
+/* Rates from two samples of the same host (the counters are cumulative). */
+function rates(prev, cur) {
+    const t0 = toDate(prev.sampled_at);
+    const t1 = toDate(cur.sampled_at);
+    if (!t0 || !t1 || t1 <= t0) return null;
+    const dt = (t1 - t0) / 1000;
+    const d = (k) => Math.max(0, (Number(cur[k]) || 0) - (Number(prev[k]) || 0)) / dt;
+    return {
+        seconds: dt, cores: d('cpu_usage_usec') / 1e6, throttled: d('cpu_throttled_usec') / 1e6,
+        read_bps: d('io_read_bytes'), write_bps: d('io_write_bytes'), read_iops: d('io_read_ios'), write_iops: d('io_write_ios'),
+    };
+}
+
+function RuntimePanel({ limits, hosts, rateOf }) {
+    const set = RUNTIME.filter((r) => limits[r.key] !== null && limits[r.key] !== undefined);
+    const hostRates = hosts.map((h) => rateOf(h)).filter(Boolean);
+    const total = (k) => hostRates.reduce((n, r) => n + r[k], 0);
+    const haveRates = hostRates.length > 0 && hostRates.length === hosts.length;
+    const MiB = 1024 * 1024;
+    return html`<section class="panel" aria-labelledby="runtime-title" data-testid="runtime-panel">
+        <h2 id="runtime-title">Runtime limits and measured usage</h2>
+        ${set.length > 0 && html`<dl class="limit-list">${set.map((r) => html`<div key=${r.key}>
+            <dt>${r.label}</dt><dd data-testid=${`runtime-${r.key}`}>${r.fmt(limits[r.key])}</dd></div>`)}
+        </dl>`}
+        <p class="muted small" data-testid="runtime-unlimited">${!set.length ? 'No runtime limit is set: the tenant\u2019s VMs share each host freely.'
+            : set.length < RUNTIME.length ? `No limit on: ${RUNTIME.filter((r) => !set.includes(r)).map((r) => r.label.toLowerCase()).join(', ')}.` : ''}</p>
+        ${hosts.length === 0 ? html`<p class="muted" data-testid="no-samples">No measurements yet. Usage is sampled on the hosts
+                where this tenant has running VMs (every 10 s by default).</p>`
+            : html`
+            <div class="usage-grid">
+                <${UsageBar} label="Memory in use" used=${sum(hosts, 'memory_bytes')} format=${fmtBytes}
+                    limit=${limits.memory_max_mib ? limits.memory_max_mib * MiB : null} testid="runtime-memory" />
+                <${UsageBar} label="Tasks (processes and threads)" used=${sum(hosts, 'pids')} limit=${limits.pids_max ?? null} testid="runtime-pids" />
+                ${haveRates ? html`
+                    <${UsageBar} label="CPU (cores, recent)" used=${Math.round(total('cores') * 100) / 100} limit=${limits.cpu_cores ?? null} testid="runtime-cpu" />
+                    <${UsageBar} label="Read bandwidth (recent)" used=${total('read_bps')} format=${(v) => `${fmtBytes(v)}/s`}
+                        limit=${limits.io_read_bps ?? null} />
+                    <${UsageBar} label="Write bandwidth (recent)" used=${total('write_bps')} format=${(v) => `${fmtBytes(v)}/s`}
+                        limit=${limits.io_write_bps ?? null} />`
+                    : html`<p class="muted small">CPU and I/O rates appear once two samples of each host have been seen
+                        (the counters are cumulative); the page refreshes every 15 s.</p>`}
+            </div>
+            <div class="table-scroll"><table class="samples-table" data-testid="samples-table">
+                <caption class="sr-only">Newest measurement per host</caption>
+                <thead><tr><th scope="col">Host</th><th scope="col">Enforcement</th><th scope="col">Sampled</th>
+                    <th scope="col">Memory</th><th scope="col">CPU time</th><th scope="col">Throttled</th>
+                    <th scope="col">OOM kills</th><th scope="col">Read</th><th scope="col">Written</th><th scope="col">Tasks</th></tr></thead>
+                <tbody>${hosts.map((h, i) => {
+                    const m = MODE[h.mode] || MODE.none;
+                    return html`<tr key=${h.host_id ?? `local-${i}`}>
+                        <th scope="row">${h.host_id === null ? 'this host' : `host #${h.host_id}`}</th>
+                        <td><span title=${m.title}><${Badge} kind=${m.kind}>${m.text}<//></span></td>
+                        <td><${Time} value=${h.sampled_at} seconds /></td>
+                        <td>${fmtBytes(h.memory_bytes)}</td>
+                        <td>${fmtNumber(h.cpu_usage_usec / 1e6)} s</td>
+                        <td>${fmtNumber(h.cpu_throttled_usec / 1e6)} s</td>
+                        <td>${h.oom_kills ? html`<${Badge} kind="danger">${h.oom_kills}<//>` : 0}</td>
+                        <td>${fmtBytes(h.io_read_bytes)}</td>
+                        <td>${fmtBytes(h.io_write_bytes)}</td>
+                        <td>${fmtNumber(h.pids)}</td>
+                    </tr>`;
+                })}</tbody>
+            </table></div>`}
+        <p class="muted small" data-testid="history-note"><${Icon} name="info" size=${14} /> 24-hour usage charts are not
+            available: this server's API returns only the newest measurement of each host, not a history.</p>
+    </section>`;
+}
+
+/* ---- one tenant ---- */
+
+function TenantQuota({ tenantId, tenantLabel }) {
+    const { me } = useSession();
+    const [data, setData] = useState({ loading: true, error: null, quota: null, usage: null });
+    const [reload, setReload] = useState(0);
+    const [editing, setEditing] = useState(false);
+    const [report, setReport] = useState(null);
+    const [requesting, setRequesting] = useState(null);
+    const prevSamples = useRef(new Map()); /* host → an older sample, for rates */
+    const lastSamples = useRef(new Map());
+    const canWrite = canIn(me, 'quota.write', tenantId);
+    const canRequest = canIn(me, 'quota.request', tenantId);
+
+    useEffect(() => {
+        let live = true;
+        const load = async (quiet) => {
+            if (!quiet) setData((d) => ({ ...d, loading: true, error: null }));
+            try {
+                const [quota, usage] = await Promise.all([api.get(qpath(tenantId, 'quota')), api.get(qpath(tenantId, 'usage'))]);
+                if (!live) return;
+                for (const h of (usage.runtime && usage.runtime.hosts) || []) {
+                    const k = String(h.host_id);
+                    const last = lastSamples.current.get(k);
+                    if (last && last.sampled_at !== h.sampled_at) prevSamples.current.set(k, last);
+                    lastSamples.current.set(k, h);
+                }
+                setData({ loading: false, error: null, quota, usage });
+            } catch (e) {
+                if (live && !quiet) setData({ loading: false, error: e, quota: null, usage: null });
+            }
+        };
+        load(false);
+        const t = setInterval(() => document.visibilityState === 'visible' && load(true), 15000);
+        return () => {
+            live = false;
+            clearInterval(t);
+        };
+    }, [tenantId, reload]);
+
+    const { loading, error, quota, usage } = data;
+    if (error)
+        return html`<${EmptyState} icon="alert" title="Could not load the quota">
+            <p>${error.detail}</p>
+            <button type="button" class="button" onClick=${() => setReload((n) => n + 1)}>Retry</button><//>`;
+    if (loading && !usage) return html`<${Spinner} label="Loading the quota…" />`;
+
+    const alloc = usage.allocation || {};
+    const limits = { ...((usage.runtime && usage.runtime.limits) || {}), ...(quota.limits || {}) };
+    const hosts = (usage.runtime && usage.runtime.hosts) || [];
+    const rateOf = (h) => {
+        const prev = prevSamples.current.get(String(h.host_id));
+        return prev ? rates(prev, h) : null;
+    };
+    const anyLimit = ALLOCATION.some((r) => alloc[r.key] && alloc[r.key].limit !== null);
+
+    return html`<div data-testid="tenant-quota" data-tenant=${tenantId}>
+        ${report && html`<${OverQuotaReport} over=${report} saved tenantId=${tenantId} onDismiss=${() => setReport(null)} />`}
+        ${!report && html`<${OverQuotaReport} over=${usage.over_quota} tenantId=${tenantId} canRequest=${canRequest}
+            onRequest=${setRequesting} />`}
+        <section class="panel first" aria-labelledby="alloc-title">
+            <div class="panel-head">
+                <div class="grow">
+                    <h2 id="alloc-title">Allocation</h2>
+                    <p class="muted small">What the tenant's defined VMs hold (running or not), against the limits checked when
+                        VMs are created or resized.${quota.updated_at ? html` Quota last changed <${Time} value=${quota.updated_at} />.` : ' No quota has been set: everything is unlimited.'}</p>
+                </div>
+                ${canWrite && html`<button type="button" class="button primary" onClick=${() => setEditing(true)} data-testid="edit-quota">
+                    <${Icon} name="edit" size=${16} /> Edit quota</button>`}
+            </div>
+            <div class="usage-grid" data-testid="allocation">
+                ${ALLOCATION.map((r) => {
+                    const a = alloc[r.key] || { used: 0, reserved: 0, limit: null };
+                    return html`<${UsageBar} key=${r.key} label=${r.label} used=${a.used} reserved=${a.reserved} limit=${a.limit}
+                        format=${r.fmt} testid=${`usage-${r.key}`} />`;
+                })}
+            </div>
+            ${usage.reservations > 0 && html`<p class="muted small">${usage.reservations} admission${usage.reservations === 1 ? ' is' : 's are'} pending
+                (reserved, not yet committed).</p>`}
+            ${!anyLimit && html`<p class="muted small">No allocation limit is set for this tenant.</p>`}
+        </section>
+        <${RuntimePanel} limits=${limits} hosts=${hosts} rateOf=${rateOf} />
+        <${CheckForm} tenantId=${tenantId} canRequest=${canRequest} onRequest=${setRequesting} />
+        ${editing && html`<${QuotaEditor} tenantId=${tenantId} tenantLabel=${tenantLabel} limits=${quota.limits || {}}
+            onClose=${() => setEditing(false)}
+            onSaved=${(res) => {
+                setEditing(false);
+                setReport(res && res.over_quota && res.over_quota.length ? res.over_quota : null);
+                toast({ kind: res && res.over_quota && res.over_quota.length ? 'warning' : 'success',
+                    message: `Quota of ${tenantLabel} saved${res && res.over_quota && res.over_quota.length ? ': usage is above some limits' : ''}.` });
+                setReload((n) => n + 1);
+            }} />`}
+        ${requesting && html`<${RequestQuotaDialog} draft=${{ tenant_id: Number(tenantId), ...requesting }} tenantLabel=${tenantLabel}
+            onClose=${() => setRequesting(null)} />`}
+    </div>`;
+}
+
+/* ---- the page: which tenant ---- */
+
+/* The tenants the user may read: { loading, items }. */
+function useTenantList(me) {
+    const [state, setState] = useState({ loading: true, items: [] });
+    useEffect(() => {
+        if (!can(me, 'tenant.read')) {
+            setState({ loading: false, items: [] });
+            return;
+        }
+        listAll('/api/v1/tenants', { sort: 'slug' }).then(
+            (r) => setState({ loading: false, items: r.items }),
+            () => setState({ loading: false, items: [] }),
+        );
+    }, []);
+    return state;
+}
+
+export function QuotasPage() {
+    const { me } = useSession();
+    const list = useTenantList(me);
+    const tenants = list.items;
+    const scope = tenantsWith(me, 'quota.read'); /* null: every tenant */
+    const own = me.tenant_id !== null && me.tenant_id !== undefined;
+    const label = (id) => {
+        const t = tenants.find((x) => String(x.id) === String(id)) || (me.tenant && String(me.tenant.id) === String(id) ? me.tenant : null);
+        return t ? `${t.name} (${t.slug})` : `tenant #${id}`;
+    };
+    let choices;
+    if (own) choices = [String(me.tenant_id)];
+    else if (scope === null) choices = tenants.map((t) => String(t.id));
+    else choices = scope.map(String);
+
+    const wanted = new URLSearchParams(window.location.search).get('tenant');
+    const [picked, setPicked] = useState(wanted || '');
+    const current = choices.includes(picked) ? picked : choices[0] || '';
+    const pick = (id) => {
+        setPicked(id);
+        navigate(`/quotas?tenant=${encodeURIComponent(id)}`, { replace: true });
+    };
+
+    let content;
+    if (list.loading && !own) {
+        content = html`<${Spinner} label="Loading tenants…" />`;
+    } else if (!choices.length) {
+        content = scope === null && tenants.length === 0
+            ? html`<${EmptyState} icon="tenant" title="No tenants yet"><p>Quotas belong to tenants. Create a tenant first.</p><//>`
+            : html`<${EmptyState} icon="lock" title="No tenant to show"><p>You may read quotas, but in no tenant that exists.</p><//>`;
+    } else {
+        content = html`<${TenantQuota} key=${current} tenantId=${current} tenantLabel=${label(current)} />`;
+    }
+    const picker = !own && choices.length > 0 && html`<label class="inline-label tenant-picker">Tenant
+        <select value=${current} onChange=${(e) => pick(e.currentTarget.value)} data-testid="tenant-picker">
+            ${choices.map((id) => html`<option value=${id} key=${id}>${label(id)}</option>`)}
+        </select></label>`;
+    return html`
+        <${PageHeader} title=${own ? `Quota of ${label(current)}` : 'Quotas'} actions=${picker}
+            description="Allocation limits are checked when VMs are created or resized; runtime limits cap the tenant's running VMs together on each host." />
+        ${content}`;
+}
