@@ -50,19 +50,29 @@ vp_run(char *const argv[], const char *input)
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+/* A random admin password; the policy refuses the rare one that contains a
+ * run like "1234" or "abcd", so a few tries are allowed. */
 static int
 bootstrap_admin(struct vp_proc *p)
 {
-    unsigned char rnd[12];
-    RAND_bytes(rnd, sizeof(rnd));
-    size_t n = (size_t)snprintf(p->admin_password, sizeof(p->admin_password), "Adm1n-");
-    for (size_t i = 0; i < sizeof(rnd); i++)
-        n += (size_t)snprintf(p->admin_password + n, sizeof(p->admin_password) - n, "%02x", rnd[i]);
-    char input[96];
-    snprintf(input, sizeof(input), "%s\n", p->admin_password);
-    char *const argv[] = {(char *)vp_binary(), "user", "add", "admin", "--role", "admin",
-                          "--data-dir",        p->dir, NULL};
-    return vp_run(argv, input) == 0 ? 0 : -1;
+    for (int attempt = 0; attempt < 8; attempt++) {
+        unsigned char rnd[12];
+        RAND_bytes(rnd, sizeof(rnd));
+        size_t n = (size_t)snprintf(p->admin_password, sizeof(p->admin_password), "Adm1n-");
+        for (size_t i = 0; i < sizeof(rnd); i++)
+            n += (size_t)snprintf(p->admin_password + n, sizeof(p->admin_password) - n, "%02x",
+                                  rnd[i]);
+        char input[96];
+        snprintf(input, sizeof(input), "%s\n", p->admin_password);
+        char *const argv[] = {(char *)vp_binary(), "user", "add", "admin", "--role", "admin",
+                              "--data-dir", p->dir, NULL};
+        int rc = vp_run(argv, input);
+        if (rc == 0)
+            return 0;
+        if (rc != 2) /* 2: the password was refused; anything else is a real failure */
+            return -1;
+    }
+    return -1;
 }
 
 static int
