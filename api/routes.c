@@ -6,9 +6,13 @@
 #include "audit.h"
 #include "health.h"
 #include "identity.h"
+#include "inventory.h"
+#include "plans.h"
 #include "quotas.h"
+#include "requests.h"
 #include "session_api.h"
 #include "tasks.h"
+#include "vm_actions.h"
 
 #define PUBLIC PERM_PUBLIC, API_SCOPE_NONE
 
@@ -23,11 +27,16 @@ const struct api_route api_routes[] = {
     {"POST", "/api/v1/auth/refresh", PUBLIC, API_F_COOKIE, api_session_refresh},
     {"POST", "/api/v1/auth/logout", PUBLIC, API_F_COOKIE, api_session_logout},
     {"GET", "/api/v1/me", PERM_AUTHENTICATED, API_SCOPE_NONE, 0, api_session_me},
+    {"POST", "/api/v1/me/totp", PERM_AUTHENTICATED, API_SCOPE_NONE, 0, api_session_totp_new},
+    {"POST", "/api/v1/me/totp/confirm", PERM_AUTHENTICATED, API_SCOPE_NONE, API_F_JSON_BODY,
+     api_session_totp_confirm},
+    {"DELETE", "/api/v1/me/totp", PERM_AUTHENTICATED, API_SCOPE_NONE, API_F_JSON_BODY,
+     api_session_totp_disable},
     /* quotas (api/quotas.c): the tenant is the path's first parameter */
     {"GET", "/api/v1/tenants/{id}/quota", PERM_QUOTA_READ, API_SCOPE_TENANT_PARAM, 0,
      api_quotas_get},
-    {"PUT", "/api/v1/tenants/{id}/quota", PERM_QUOTA_WRITE, API_SCOPE_TENANT_PARAM,
-     API_F_JSON_BODY, api_quotas_put},
+    {"PUT", "/api/v1/tenants/{id}/quota", PERM_QUOTA_WRITE, API_SCOPE_TENANT_PARAM, API_F_JSON_BODY,
+     api_quotas_put},
     {"GET", "/api/v1/tenants/{id}/usage", PERM_QUOTA_READ, API_SCOPE_TENANT_PARAM, 0,
      api_quotas_usage},
     {"POST", "/api/v1/tenants/{id}/quota/check", PERM_QUOTA_READ, API_SCOPE_TENANT_PARAM,
@@ -74,6 +83,82 @@ const struct api_route api_routes[] = {
     {"POST", "/api/v1/tokens", PERM_TOKEN_SELF, API_SCOPE_ANY, API_F_JSON_BODY, api_tokens_create},
     {"GET", "/api/v1/tokens/{id}", PERM_TOKEN_SELF, API_SCOPE_OBJECT, 0, api_tokens_get},
     {"DELETE", "/api/v1/tokens/{id}", PERM_TOKEN_SELF, API_SCOPE_OBJECT, 0, api_tokens_delete},
+    /* inventory (api/hosts.c, api/vms.c): hosts, pools and networks are global;
+     * VM lists filter by tenant, a VM's handler checks its tenant; PATCH
+     * /vms/{id} also needs host.admin or tenant.admin globally (handler) */
+    {"GET", "/api/v1/hosts", PERM_HOST_READ, API_SCOPE_GLOBAL, 0, api_hosts_list},
+    {"POST", "/api/v1/hosts", PERM_HOST_ADMIN, API_SCOPE_GLOBAL, API_F_JSON_BODY, api_hosts_create},
+    {"GET", "/api/v1/hosts/{id}", PERM_HOST_READ, API_SCOPE_GLOBAL, 0, api_hosts_get},
+    {"PATCH", "/api/v1/hosts/{id}", PERM_HOST_ADMIN, API_SCOPE_GLOBAL, API_F_JSON_BODY,
+     api_hosts_update},
+    {"DELETE", "/api/v1/hosts/{id}", PERM_HOST_ADMIN, API_SCOPE_GLOBAL, 0, api_hosts_delete},
+    {"GET", "/api/v1/pools", PERM_HOST_READ, API_SCOPE_GLOBAL, 0, api_pools_list},
+    {"GET", "/api/v1/networks", PERM_HOST_READ, API_SCOPE_GLOBAL, 0, api_networks_list},
+    {"GET", "/api/v1/vms", PERM_VM_READ, API_SCOPE_ANY, 0, api_vms_list},
+    {"GET", "/api/v1/vms/{id}", PERM_VM_READ, API_SCOPE_OBJECT, 0, api_vms_get},
+    {"PATCH", "/api/v1/vms/{id}", PERM_VM_READ, API_SCOPE_OBJECT, API_F_JSON_BODY, api_vms_update},
+    /* quota requests (api/quota_requests.c): handlers check the request's tenant */
+    {"GET", "/api/v1/quota-requests", PERM_QUOTA_READ, API_SCOPE_ANY, 0, api_quota_requests_list},
+    {"POST", "/api/v1/quota-requests", PERM_QUOTA_REQUEST, API_SCOPE_ANY, API_F_JSON_BODY,
+     api_quota_requests_create},
+    {"GET", "/api/v1/quota-requests/{id}", PERM_QUOTA_READ, API_SCOPE_OBJECT, 0,
+     api_quota_requests_get},
+    {"POST", "/api/v1/quota-requests/{id}/withdraw", PERM_QUOTA_REQUEST, API_SCOPE_OBJECT, 0,
+     api_quota_requests_withdraw},
+    {"POST", "/api/v1/quota-requests/{id}/approve", PERM_QUOTA_APPROVE, API_SCOPE_OBJECT,
+     API_F_JSON_BODY, api_quota_requests_approve},
+    {"POST", "/api/v1/quota-requests/{id}/deny", PERM_QUOTA_APPROVE, API_SCOPE_OBJECT,
+     API_F_JSON_BODY, api_quota_requests_deny},
+    /* notifications (api/notifications.c): the caller's own */
+    {"GET", "/api/v1/notifications", PERM_AUTHENTICATED, API_SCOPE_NONE, 0, api_notifications_list},
+    {"POST", "/api/v1/notifications/read-all", PERM_AUTHENTICATED, API_SCOPE_NONE, 0,
+     api_notifications_read_all},
+    {"POST", "/api/v1/notifications/{id}/read", PERM_AUTHENTICATED, API_SCOPE_NONE, 0,
+     api_notifications_read},
+    /* webhooks (api/webhooks.c): global, they carry every tenant's events */
+    {"GET", "/api/v1/webhooks", PERM_TENANT_ADMIN, API_SCOPE_GLOBAL, 0, api_webhooks_list},
+    {"POST", "/api/v1/webhooks", PERM_TENANT_ADMIN, API_SCOPE_GLOBAL, API_F_JSON_BODY,
+     api_webhooks_create},
+    {"GET", "/api/v1/webhooks/{id}", PERM_TENANT_ADMIN, API_SCOPE_GLOBAL, 0, api_webhooks_get},
+    {"PATCH", "/api/v1/webhooks/{id}", PERM_TENANT_ADMIN, API_SCOPE_GLOBAL, API_F_JSON_BODY,
+     api_webhooks_update},
+    {"DELETE", "/api/v1/webhooks/{id}", PERM_TENANT_ADMIN, API_SCOPE_GLOBAL, 0,
+     api_webhooks_delete},
+    {"POST", "/api/v1/webhooks/{id}/ping", PERM_TENANT_ADMIN, API_SCOPE_GLOBAL, 0,
+     api_webhooks_ping},
+    {"GET", "/api/v1/webhooks/{id}/deliveries", PERM_TENANT_ADMIN, API_SCOPE_GLOBAL, 0,
+     api_webhooks_deliveries},
+    /* test hook: 404 unless server.test_hooks=1 (never set in production) */
+    {"POST", "/api/v1/test/clock", PERM_HOST_ADMIN, API_SCOPE_GLOBAL, API_F_JSON_BODY,
+     api_quota_requests_clock},
+    /* VM actions as tasks (api/vm_actions.c): 202 + Location of the task; the
+     * handler checks the permission in the VM's (or the spec's) tenant; migrate
+     * before {action} (first match wins) and needs host.read globally too */
+    {"POST", "/api/v1/vms", PERM_VM_CREATE, API_SCOPE_ANY, API_F_JSON_BODY | API_F_ASYNC,
+     api_vm_actions_create},
+    {"DELETE", "/api/v1/vms/{id}", PERM_VM_DELETE, API_SCOPE_OBJECT, API_F_ASYNC,
+     api_vm_actions_delete},
+    {"POST", "/api/v1/vms/{id}/actions/migrate", PERM_VM_POWER, API_SCOPE_GLOBAL,
+     API_F_JSON_BODY | API_F_ASYNC, api_vm_actions_migrate},
+    {"POST", "/api/v1/vms/{id}/actions/{action}", PERM_VM_POWER, API_SCOPE_OBJECT, API_F_ASYNC,
+     api_vm_actions_act},
+    {"GET", "/api/v1/vms/{id}/snapshots", PERM_VM_READ, API_SCOPE_OBJECT, 0,
+     api_vm_actions_snapshots},
+    {"POST", "/api/v1/vms/{id}/snapshots", PERM_VM_POWER, API_SCOPE_OBJECT,
+     API_F_JSON_BODY | API_F_ASYNC, api_vm_actions_snapshot_create},
+    {"POST", "/api/v1/vms/{id}/snapshots/{name}/revert", PERM_VM_POWER, API_SCOPE_OBJECT,
+     API_F_ASYNC, api_vm_actions_snapshot_revert},
+    {"DELETE", "/api/v1/vms/{id}/snapshots/{name}", PERM_VM_POWER, API_SCOPE_OBJECT, API_F_ASYNC,
+     api_vm_actions_snapshot_delete},
+    /* plans (api/plans.c): global objects; the body of POST /plans is JSON or an
+     * uploaded file (raw); execute also needs host.admin globally (handler) */
+    {"GET", "/api/v1/plans", PERM_PLAN_READ, API_SCOPE_GLOBAL, 0, api_plans_list},
+    {"POST", "/api/v1/plans", PERM_PLAN_WRITE, API_SCOPE_GLOBAL, API_F_RAW_BODY | API_F_ASYNC,
+     api_plans_create},
+    {"GET", "/api/v1/plans/{id}", PERM_PLAN_READ, API_SCOPE_GLOBAL, 0, api_plans_get},
+    {"GET", "/api/v1/plans/{id}/export", PERM_PLAN_READ, API_SCOPE_GLOBAL, 0, api_plans_export},
+    {"POST", "/api/v1/plans/{id}/execute", PERM_PLAN_WRITE, API_SCOPE_GLOBAL,
+     API_F_RAW_BODY | API_F_ASYNC, api_plans_execute},
 };
 
 const size_t api_nroutes = sizeof(api_routes) / sizeof(api_routes[0]);

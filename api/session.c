@@ -340,3 +340,97 @@ api_session_me(struct api_req *r, struct api_resp *w, err *e)
     json_decref(j);
     return 0;
 }
+
+/* ---- TOTP second factor (RFC 6238) ----
+ * Enrolment is two steps so a typo in the authenticator app cannot lock the
+ * user out: POST /me/totp returns a fresh secret (not stored), and
+ * POST /me/totp/confirm stores it only with a code that proves the app has it.
+ * Sessions only: an API token cannot change its owner's second factor. */
+
+static int
+require_session(const struct api_req *r, err *e)
+{
+    if (r->who.token_id)
+        return err_set(e, ERR_FORBIDDEN, "API tokens cannot change the second factor.");
+    return 0;
+}
+
+int
+api_session_totp_new(struct api_req *r, struct api_resp *w, err *e)
+{
+    unsigned char raw[AUTH_TOTP_SECRET_BYTES];
+    char *b32 = NULL;
+    if (require_session(r, e) < 0 || auth_totp_secret_new(raw, &b32, e) < 0)
+        return -1;
+    explicit_bzero(raw, sizeof(raw));
+    char *uri = auth_totp_uri(r->app->cfg.issuer, r->who.login, b32);
+    json_t *j = json_pack("{s:s,s:s?}", "secret", b32, "otpauth_uri", uri);
+    free(uri);
+    explicit_bzero(b32, strlen(b32));
+    free(b32);
+    if (!j)
+        return err_set(e, ERR_INTERNAL, "out of memory");
+    api_reply_json(r, w, 200, j);
+    json_decref(j);
+    return 0;
+}
+
+/* The code in the body must match `b32` now; a miss counts as a failed login. */
+static int
+check_code(struct api_req *r, const char *b32, const char *code, err *e)
+{
+    unsigned char key[64];
+    size_t klen = 0;
+    const char *tkey = arena_printf(r->a, "acct:%s", r->who.login);
+    int wait = 0;
+    if (auth_throttle_check(r->app->throttle, tkey, (time_t)app_now(r->app), &wait))
+        return err_set(e, ERR_RATE_LIMITED, "Too many failed codes; try again in %d seconds.",
+                       wait);
+    int ok = b32 && code && auth_totp_base32_decode(b32, key, sizeof(key), &klen) == 0 &&
+             auth_totp_verify(key, klen, code, (time_t)app_now(r->app), NULL) == 1;
+    explicit_bzero(key, sizeof(key));
+    if (ok)
+        return 0;
+    auth_throttle_fail(r->app->throttle, tkey, (time_t)app_now(r->app));
+    return err_set_field(e, "code", "The code is not valid.");
+}
+
+int
+api_session_totp_confirm(struct api_req *r, struct api_resp *w, err *e)
+{
+    const char *secret = json_string_value(json_object_get(r->json, "secret"));
+    const char *code = json_string_value(json_object_get(r->json, "code"));
+    if (require_session(r, e) < 0)
+        return -1;
+    if (!secret || strlen(secret) < 16 || strlen(secret) > 64)
+        return err_set_field(e, "secret", "The secret from POST /api/v1/me/totp is required.");
+    if (check_code(r, secret, code, e) < 0)
+        return -1;
+    struct db_audit a;
+    api_audit_init(r, &a, "auth.totp_enable", arena_printf(r->a, "user/%lld",
+                                                            (long long)r->who.user_id),
+                   r->who.tenant_id);
+    if (db_session_set_totp(r->app->db, r->who.user_id, secret, &a, e) < 0)
+        return -1;
+    return api_reply_empty(w);
+}
+
+int
+api_session_totp_disable(struct api_req *r, struct api_resp *w, err *e)
+{
+    struct db_session_user u;
+    const char *code = json_string_value(json_object_get(r->json, "code"));
+    if (require_session(r, e) < 0 || db_session_user_by_id(r->app->db, r->who.user_id, &u, e) < 0)
+        return -1;
+    if (!u.totp_secret[0])
+        return err_set(e, ERR_CONFLICT, "The second factor is not enabled.");
+    if (check_code(r, u.totp_secret, code, e) < 0)
+        return -1;
+    struct db_audit a;
+    api_audit_init(r, &a, "auth.totp_disable", arena_printf(r->a, "user/%lld",
+                                                             (long long)r->who.user_id),
+                   r->who.tenant_id);
+    if (db_session_set_totp(r->app->db, r->who.user_id, NULL, &a, e) < 0)
+        return -1;
+    return api_reply_empty(w);
+}

@@ -14,7 +14,12 @@
  * the chain) from "edited" (its content does not match its HMAC) and
  * "deleted" (a gap in seq, or a link to a row that no longer exists).
  * Truncating the tail leaves a valid chain, so signed checkpoints (seq, hash)
- * record heads the chain must still reach. */
+ * record heads the chain must still reach.
+ *
+ * Retention deletes a prefix of the chain and leaves a prune anchor: a
+ * checkpoint of the last deleted row signed in its own domain. Only such an
+ * anchor may stand in for the rows before the first one left, so deleting a
+ * prefix up to an ordinary (head) checkpoint is still reported as deleted. */
 #include "db_internal.h"
 
 #include <inttypes.h>
@@ -25,10 +30,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "autoptr.h"
 
 #define ROW_DOMAIN "virtportal-audit-v1"
 #define CHECKPOINT_DOMAIN "virtportal-audit-checkpoint-v1"
+#define PRUNE_DOMAIN "virtportal-audit-prune-v1"
 
 /* The hashed fields, in this order; also the column order after seq. */
 enum {
@@ -239,23 +246,41 @@ db_audit_chain_load(db_conn *c, struct db_audit_chain *ch, err *e)
 /* ---- checkpoints ---- */
 
 static int
-checkpoint_sign(const unsigned char *key, size_t keylen, int64_t seq, const char *hash,
-                const char *ts, char out[65])
+checkpoint_sign(const unsigned char *key, size_t keylen, const char *domain, int64_t seq,
+                const char *hash, const char *ts, char out[65])
 {
     char seqs[24];
     snprintf(seqs, sizeof(seqs), "%" PRId64, seq);
     struct field f[3] = {str_field(seqs), str_field(hash), str_field(ts)};
-    return mac_fields(key, keylen, CHECKPOINT_DOMAIN, f, 3, out);
+    return mac_fields(key, keylen, domain, f, 3, out);
 }
 
 int
-db_audit_chain_checkpoint(db_conn *c, const struct db_audit_chain *ch,
-                          struct db_audit_checkpoint *out, err *e)
+db_audit_checkpoint_sig(const unsigned char *key, size_t keylen, bool prune, int64_t seq,
+                        const char *hash, const char *ts, char out[65])
 {
-    struct db_audit_checkpoint cp = {.seq = ch->seq};
-    memcpy(cp.hash, ch->hash, sizeof(cp.hash));
+    return checkpoint_sign(key, keylen, prune ? PRUNE_DOMAIN : CHECKPOINT_DOMAIN, seq, hash, ts,
+                           out);
+}
+
+int
+db_audit_row_hash(const unsigned char *key, size_t keylen, const char *const fields[], char out[65])
+{
+    struct field f[A_NFIELDS];
+    for (int i = 0; i < A_NFIELDS; i++)
+        f[i] = str_field(fields[i]);
+    return mac_fields(key, keylen, ROW_DOMAIN, f, A_NFIELDS, out);
+}
+
+/* Signs (seq, hash) in `domain` and stores it in audit_checkpoint. */
+static int
+checkpoint_insert(db_conn *c, const struct db_audit_chain *ch, const char *domain, int64_t seq,
+                  const char *hash, struct db_audit_checkpoint *out, err *e)
+{
+    struct db_audit_checkpoint cp = {.seq = seq};
+    snprintf(cp.hash, sizeof(cp.hash), "%s", hash);
     db_now_rfc3339(cp.ts, sizeof(cp.ts));
-    if (checkpoint_sign(ch->key, ch->keylen, cp.seq, cp.hash, cp.ts, cp.signature) < 0)
+    if (checkpoint_sign(ch->key, ch->keylen, domain, cp.seq, cp.hash, cp.ts, cp.signature) < 0)
         return err_set(e, ERR_UNAVAILABLE, "out of memory");
     DB_STMT s = db_conn_stmt(
         c, "INSERT INTO audit_checkpoint(seq, hash, ts, signature) VALUES (?1, ?2, ?3, ?4)", e);
@@ -272,6 +297,22 @@ db_audit_chain_checkpoint(db_conn *c, const struct db_audit_chain *ch,
     if (out)
         *out = cp;
     return 0;
+}
+
+int
+db_audit_chain_checkpoint(db_conn *c, const struct db_audit_chain *ch,
+                          struct db_audit_checkpoint *out, err *e)
+{
+    return checkpoint_insert(c, ch, CHECKPOINT_DOMAIN, ch->seq, ch->hash, out, e);
+}
+
+int
+db_audit_chain_anchor(db_conn *c, const struct db_audit_chain *ch, int64_t seq, const char *hash,
+                      struct db_audit_checkpoint *out, err *e)
+{
+    if (!ch)
+        return err_set(e, ERR_INTERNAL, "a prune anchor is written on the writer only");
+    return checkpoint_insert(c, ch, PRUNE_DOMAIN, seq, hash, out, e);
 }
 
 /* ---- verification ---- */
@@ -322,8 +363,47 @@ lookup_text(db_conn *c, const char *sql, int64_t key, const char *skey, char out
     return 1;
 }
 
-/* The row before the first one checked: genesis, the row before `from`, or a
- * checkpoint of a pruned prefix. Returns 0 (anchored), 1 (problem found), -1. */
+/* Is this audit_checkpoint row (seq, hash, ts, signature) a prune anchor,
+ * i.e. signed in the prune domain with the key? */
+static bool
+is_prune_anchor(const struct verify *v, sqlite3_stmt *s)
+{
+    const char *hash = (const char *)sqlite3_column_text(s, 1);
+    const char *ts = (const char *)sqlite3_column_text(s, 2);
+    const char *sig = (const char *)sqlite3_column_text(s, 3);
+    char want[65];
+    return hash && ts && sig &&
+           checkpoint_sign(v->key, v->keylen, PRUNE_DOMAIN, sqlite3_column_int64(s, 0), hash, ts,
+                           want) == 0 &&
+           hash_eq(sig, strlen(sig), want);
+}
+
+/* The newest prune anchor at seq <= `at`: its seq (0: none) and hash. */
+static int
+prune_anchor_at_most(struct verify *v, int64_t at, int64_t *seq, char hash[65], err *e)
+{
+    DB_STMT s = db_conn_stmt(v->c,
+                             "SELECT seq, hash, ts, signature FROM audit_checkpoint "
+                             "WHERE seq <= ?1 ORDER BY seq DESC, id DESC",
+                             e);
+    if (!s)
+        return -1;
+    sqlite3_bind_int64(s, 1, at);
+    *seq = 0;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (!is_prune_anchor(v, s))
+            continue;
+        *seq = sqlite3_column_int64(s, 0);
+        snprintf(hash, 65, "%s", (const char *)sqlite3_column_text(s, 1));
+        return 0;
+    }
+    return rc == SQLITE_DONE ? 0 : db_sqlite_err(e, rc);
+}
+
+/* The row before the first one checked: genesis, the row before `from`, or
+ * the prune anchor of a pruned prefix. Returns 0 (anchored), 1 (problem
+ * found), -1. */
 static int
 verify_anchor(struct verify *v, int64_t seq, const char *row_prev, err *e)
 {
@@ -336,19 +416,21 @@ verify_anchor(struct verify *v, int64_t seq, const char *row_prev, err *e)
     }
     int rc =
         lookup_text(v->c, "SELECT hash FROM audit WHERE seq = ?1", seq - 1, NULL, v->prev_hash, e);
-    if (rc == 0)
-        rc = lookup_text(
-            v->c, "SELECT hash FROM audit_checkpoint WHERE seq = ?1 ORDER BY id DESC LIMIT 1",
-            seq - 1, NULL, v->prev_hash, e);
     if (rc != 0)
         return rc < 0 ? -1 : 0;
+    int64_t anchor = 0;
+    if (prune_anchor_at_most(v, seq - 1, &anchor, v->prev_hash, e) < 0)
+        return -1;
+    if (anchor == seq - 1)
+        return 0; /* retention removed everything before this row */
     /* Nothing before it: the rows from `from` up to here are gone, unless
      * the check starts exactly here, past a prefix it was not asked about. */
     if (v->from > 1 && seq == v->from) {
         snprintf(v->prev_hash, sizeof(v->prev_hash), "%s", row_prev ? row_prev : "");
         return 0;
     }
-    return found(v, DB_AUDIT_DELETED, v->from);
+    /* The first missing row: after the last legitimately pruned one. */
+    return found(v, DB_AUDIT_DELETED, anchor + 1 > v->from ? anchor + 1 : v->from);
 }
 
 /* Returns 0 (row fine), 1 (problem found, recorded), -1 (error). */
@@ -419,9 +501,9 @@ verify_checkpoint(struct verify *v, sqlite3_stmt *s, err *e)
     char want[65];
     if (!hash || !ts || !sig)
         return found(v, DB_AUDIT_BAD_CHECKPOINT, seq);
-    if (checkpoint_sign(v->key, v->keylen, seq, hash, ts, want) < 0)
+    if (checkpoint_sign(v->key, v->keylen, CHECKPOINT_DOMAIN, seq, hash, ts, want) < 0)
         return err_set(e, ERR_UNAVAILABLE, "out of memory");
-    if (!hash_eq(sig, strlen(sig), want))
+    if (!hash_eq(sig, strlen(sig), want) && !is_prune_anchor(v, s))
         return found(v, DB_AUDIT_BAD_CHECKPOINT, seq);
     v->r->checkpoints++;
     if (seq > v->r->last_seq)

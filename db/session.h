@@ -81,6 +81,10 @@ int db_session_family_revoke(db *d, const char *family, int64_t now, struct db_a
 /* Records that an API token was used (bookkeeping, no audit row). */
 int db_session_token_touch(db *d, int64_t token_id, int64_t now, err *e);
 
+/* Sets (secret, base32) or clears (NULL) the TOTP secret of user `uid`,
+ * with its audit row. ERR_NOT_FOUND when the user is gone. */
+int db_session_set_totp(db *d, int64_t uid, const char *secret, struct db_audit *a, err *e);
+
 /* RFC 3339 UTC ("2026-01-02T03:04:05.000Z") of t into buf (>= 32 bytes), and back. */
 void db_time_format(int64_t t, char *buf, size_t n);
 int64_t db_time_parse(const char *s);

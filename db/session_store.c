@@ -391,3 +391,31 @@ db_session_token_touch(db *d, int64_t token_id, int64_t now, err *e)
     struct touch t = {token_id, now};
     return db_mutate(d, apply_touch, &t, NULL, e);
 }
+
+struct totp_set {
+    int64_t uid;
+    const char *secret;
+};
+
+static int
+apply_totp(db_conn *c, void *arg, struct db_audit *a, err *e)
+{
+    struct totp_set *t = arg;
+    DB_STMT s = db_conn_stmt(c, "UPDATE user SET totp_secret = ?2 WHERE id = ?1", e);
+    if (!s)
+        return -1;
+    sqlite3_bind_int64(s, 1, t->uid);
+    if (t->secret)
+        sqlite3_bind_text(s, 2, t->secret, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE)
+        return db_sqlite_err(e, rc);
+    return sqlite3_changes(db_conn_sqlite(c)) ? 0 : err_set(e, ERR_NOT_FOUND, "No such user.");
+}
+
+int
+db_session_set_totp(db *d, int64_t uid, const char *secret, struct db_audit *a, err *e)
+{
+    struct totp_set t = {uid, secret};
+    return db_mutate(d, apply_totp, &t, a, e);
+}

@@ -15,6 +15,7 @@
 #include <stdatomic.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <semaphore.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,6 +131,31 @@ exec_ok(struct db_writer *w, const char *sql)
     return s && sqlite3_step(s) == SQLITE_DONE ? 0 : -1;
 }
 
+/* A COMMIT whose sync failed has already written its frames, commit frame
+ * included, to the WAL file: SQLite only leaves them out of the wal-index, so
+ * WAL recovery after a crash would replay the transaction its callers were
+ * told had failed. A tiny transaction written over the start of those frames
+ * breaks their checksum chain; if it is replayed itself, it changes nothing
+ * (page 1 as it is). Its own failure changes nothing either. */
+static void
+wal_scrub(struct db_writer *w)
+{
+    if (exec_ok(w, "BEGIN IMMEDIATE") < 0)
+        return;
+    err ignored;
+    DB_STMT s = db_conn_stmt(w->c, "PRAGMA user_version", &ignored);
+    int v = s && sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : -1;
+    if (s)
+        sqlite3_reset(s);
+    char sql[48];
+    snprintf(sql, sizeof(sql), "PRAGMA user_version=%d", v);
+    if (v < 0 || sqlite3_exec(db_conn_sqlite(w->c), sql, NULL, NULL, NULL) != SQLITE_OK ||
+        exec_ok(w, "COMMIT") < 0) {
+        if (!sqlite3_get_autocommit(db_conn_sqlite(w->c)))
+            exec_ok(w, "ROLLBACK");
+    }
+}
+
 /* Nothing of the batch is stored: every job that had succeeded fails. Jobs
  * that failed on their own keep their own error. The in-memory chain head
  * is stale now and is read back from the database. */
@@ -205,6 +231,7 @@ batch_run(struct db_writer *w, int n)
      * may anyone be told that their change is stored. */
     if (exec_ok(w, "COMMIT") < 0) {
         batch_fail(w, n);
+        wal_scrub(w);
         return false;
     }
     /* after the commit: a reader that saw the old epoch reloads the new rows */

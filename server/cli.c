@@ -125,6 +125,7 @@ cli_demo(int argc, char **argv)
 {
     static const struct option opts[] = {{"dir", required_argument, 0, 'd'},
                                          {"port", required_argument, 0, 'p'},
+                                         {"set", required_argument, 0, 's'},
                                          {0, 0, 0, 0}};
     struct vp_app *app = app_new();
     if (!app)
@@ -133,29 +134,28 @@ cli_demo(int argc, char **argv)
     err e = {0};
     snprintf(app->cfg.data_dir, sizeof(app->cfg.data_dir), "%s", "virtportal-demo");
     optind = 1;
-    for (int o; (o = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
+    int rc = 0;
+    for (int o; rc == 0 && (o = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
         char assign[700];
         if (o == '?') {
-            free(app);
-            return 2;
+            rc = 2;
+            break;
         }
         snprintf(assign, sizeof(assign), "server.%s=%s", o == 'd' ? "data_dir" : "port", optarg);
-        if (config_set(&app->cfg, assign, "command line", &e) < 0) {
-            fprintf(stderr, "virtportal: %s\n", e.detail);
-            free(app);
-            return 2;
-        }
+        if (config_set(&app->cfg, o == 's' ? optarg : assign, "command line", &e) < 0)
+            rc = 2;
     }
-    if (config_finish(&app->cfg, &e) < 0) {
+    if (rc == 0 && config_finish(&app->cfg, &e) < 0)
+        rc = 2;
+    if (rc == 2 && e.detail[0])
         fprintf(stderr, "virtportal: %s\n", e.detail);
-        free(app);
-        return 2;
+    if (rc == 0) {
+        log_open("stderr");
+        struct demo_state st = {0};
+        rc = serve_run(app, demo_seed_hook, &st, demo_announce);
+        explicit_bzero(st.admin_password, sizeof(st.admin_password));
+        log_close();
     }
-    log_open("stderr");
-    struct demo_state st = {0};
-    int rc = serve_run(app, demo_seed_hook, &st, demo_announce);
-    explicit_bzero(st.admin_password, sizeof(st.admin_password));
-    log_close();
     free(app);
     return rc;
 }

@@ -33,7 +33,7 @@ static const struct command commands[] = {
      "serve [--config FILE] [--set SECTION.KEY=VALUE]... [--listen ADDR] [--port N]\n"
      "              [--data-dir DIR] [--port-file FILE]",
      "run the portal over HTTPS", cli_serve},
-    {"demo", "demo [--dir DIR] [--port N]",
+    {"demo", "demo [--dir DIR] [--port N] [--set SECTION.KEY=VALUE]...",
      "run the portal on a demo data dir with a libvirt test-driver inventory", cli_demo},
     {"user",
      "user add LOGIN [--tenant SLUG] | user passwd LOGIN | user disable LOGIN\n"
