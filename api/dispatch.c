@@ -4,6 +4,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "app.h"
+#include "db.h"
 #include "router.h"
 
 /* Reads the whole body into the arena, never more than max bytes (413). */
@@ -88,6 +90,28 @@ run_pipeline(struct api_req *r, struct api_resp *w, long max_body, char *allow, 
     return r->route->fn(r, w, e);
 }
 
+/* A change an authenticated caller asked for and did not get (bad input, a
+ * conflict, a missing object, storage down) leaves an audit row with outcome
+ * "failed": the change itself was rolled back with its own audit row.
+ * Refusals are already recorded where they are decided (auth.permission_denied,
+ * quota denials), reads are not audited. */
+static void
+audit_failure(struct api_req *r, const err *e)
+{
+    if (!r->who.authenticated || !strcmp(r->method, "GET") || !strcmp(r->method, "HEAD") ||
+        e->kind == ERR_FORBIDDEN || e->kind == ERR_UNAUTHENTICATED || e->kind == ERR_QUOTA ||
+        e->kind == ERR_RATE_LIMITED)
+        return;
+    struct db_audit a;
+    api_audit_init(r, &a, "api.request_failed", r->path, r->who.tenant_id);
+    a.outcome = "failed";
+    json_t *d = json_pack("{s:s,s:i,s:s}", "method", r->method, "status", api_status_of(e->kind),
+                          "reason", e->kind == ERR_INTERNAL ? "internal error" : e->detail);
+    a.details = d;
+    db_audit_event(r->app->db, &a, NULL);
+    json_decref(d);
+}
+
 void
 api_dispatch(struct api_req *r, struct api_resp *w, long max_body)
 {
@@ -97,6 +121,7 @@ api_dispatch(struct api_req *r, struct api_resp *w, long max_body)
         return;
     if (e.kind == ERR_NONE)
         err_set(&e, ERR_INTERNAL, "The handler produced no response.");
+    audit_failure(r, &e);
     w->stream = NULL; /* headers a handler set before failing (Retry-After) stay */
     api_reply_problem(r, w, &e, NULL);
     if (e.kind == ERR_METHOD)

@@ -9,6 +9,7 @@
 #include "app.h"
 #include "autoptr.h"
 #include "identity.h"
+#include "timefmt.h"
 #include "secret.h"
 #include "session.h"
 
@@ -82,67 +83,6 @@ api_tokens_list(struct api_req *r, struct api_resp *w, err *e)
     return api_list_reply(&l, w);
 }
 
-/* ---- RFC 3339 ---- */
-
-static int
-take_digits(const char **p, int n, int *out)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++, (*p)++) {
-        if (**p < '0' || **p > '9')
-            return -1;
-        v = v * 10 + (**p - '0');
-    }
-    *out = v;
-    return 0;
-}
-
-static int
-take_char(const char **p, const char *set)
-{
-    if (!**p || !strchr(set, **p))
-        return -1;
-    (*p)++;
-    return 0;
-}
-
-/* "2025-01-02T03:04:05(.123)?(Z|+01:00)" to seconds since the epoch. */
-static int
-rfc3339_parse(const char *s, int64_t *out)
-{
-    int Y, M, D, h, m, sec, oh = 0, om = 0, sign = 0;
-    const char *p = s;
-    if (take_digits(&p, 4, &Y) || take_char(&p, "-") || take_digits(&p, 2, &M) ||
-        take_char(&p, "-") || take_digits(&p, 2, &D) || take_char(&p, "Tt") ||
-        take_digits(&p, 2, &h) || take_char(&p, ":") || take_digits(&p, 2, &m) ||
-        take_char(&p, ":") || take_digits(&p, 2, &sec))
-        return -1;
-    if (*p == '.' && p[1] >= '0' && p[1] <= '9')
-        for (p++; *p >= '0' && *p <= '9'; p++)
-            ;
-    if (*p == '+' || *p == '-') {
-        sign = *p++ == '-' ? -1 : 1;
-        if (take_digits(&p, 2, &oh) || take_char(&p, ":") || take_digits(&p, 2, &om))
-            return -1;
-    } else if (take_char(&p, "Zz")) {
-        return -1;
-    }
-    if (*p || M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60 || oh > 23 ||
-        om > 59)
-        return -1;
-    struct tm tm = {.tm_year = Y - 1900,
-                    .tm_mon = M - 1,
-                    .tm_mday = D,
-                    .tm_hour = h,
-                    .tm_min = m,
-                    .tm_sec = sec == 60 ? 59 : sec};
-    time_t t = timegm(&tm);
-    if (tm.tm_mday != D) /* normalized: Feb 30 and the like */
-        return -1;
-    *out = (int64_t)t - sign * (oh * 3600 + om * 60);
-    return 0;
-}
-
 /* expires_at: in the future, at most a year ahead; stored canonically. */
 static int
 token_expiry(struct api_req *r, char *out, size_t n, bool *set, err *e)
@@ -152,7 +92,7 @@ token_expiry(struct api_req *r, char *out, size_t n, bool *set, err *e)
     *set = false;
     if (api_body_string(r, "expires_at", false, true, &s, e) < 0 || !s)
         return s ? -1 : 0;
-    if (rfc3339_parse(s, &t) < 0)
+    if (time_rfc3339_parse(s, &t) < 0)
         return err_set_field(e, "expires_at",
                              "'expires_at' must be an RFC 3339 time, e.g. 2025-12-31T23:59:59Z.");
     if (t <= now || t > now + TOKEN_MAX_DAYS * 86400LL)

@@ -252,7 +252,8 @@ test_totp_second_factor(void **state)
     vp_json(&srv, "POST", "/api/v1/me/totp", admin_token, NULL, &r);
     assert_int_equal(r.status, 200);
     char *secret = strdup(json_string_value(json_object_get(r.json, "secret")));
-    assert_non_null(strstr(json_string_value(json_object_get(r.json, "otpauth_uri")), "otpauth://"));
+    assert_non_null(
+        strstr(json_string_value(json_object_get(r.json, "otpauth_uri")), "otpauth://"));
     vp_resp_free(&r);
     char code[7], body[256];
     snprintf(body, sizeof(body), "{\"secret\":\"%s\",\"code\":\"000000\"}", secret);
@@ -273,6 +274,29 @@ test_totp_second_factor(void **state)
     free(secret);
 }
 
+/* A change that failed (here: bad input) leaves a "failed" audit row. */
+static void
+test_failed_change_is_audited(void **state)
+{
+    struct vp_resp r;
+    vp_json(&srv, "POST", "/api/v1/tenants", admin_token,
+            "{\"slug\":\"Not A Slug\",\"name\":\"x\"}", &r);
+    assert_int_equal(r.status, 400);
+    char *rid = vp_header(&r, "X-Request-Id");
+    vp_resp_free(&r);
+    char path[256];
+    snprintf(path, sizeof(path), "/api/v1/audit?request_id=%s", rid);
+    vp_json(&srv, "GET", path, admin_token, NULL, &r);
+    assert_int_equal(r.status, 200);
+    json_t *row = json_array_get(json_object_get(r.json, "items"), 0);
+    assert_non_null(row);
+    assert_string_equal(json_string_value(json_object_get(row, "outcome")), "failed");
+    assert_string_equal(json_string_value(json_object_get(row, "action")), "api.request_failed");
+    assert_string_equal(json_string_value(json_object_get(row, "actor")), "admin");
+    vp_resp_free(&r);
+    free(rid);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -281,6 +305,7 @@ main(int argc, char **argv)
         cmocka_unit_test(test_forged_tokens_are_rejected),
         cmocka_unit_test(test_bad_signatures_are_rejected),
         cmocka_unit_test(test_refresh_token_is_no_access_token),
+        cmocka_unit_test(test_failed_change_is_audited),
         cmocka_unit_test(test_totp_second_factor),
     };
     if (argc > 1)
