@@ -10,7 +10,9 @@ struct demo_state {
 };
 
 /* Creates the global admin (random password, returned once in st) when the
- * database has no users yet. Returns 0 or -1 with e. */
+ * database has no users yet, and, while no host is registered, the demo
+ * inventory (needs app->inventory; its failure is logged, not fatal).
+ * Returns 0 or -1 with e. */
 int demo_seed(struct vp_app *app, struct demo_state *st, err *e);
 
 #endif

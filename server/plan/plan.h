@@ -602,6 +602,122 @@ int plan_export_xlsx_file(const plan_result *r, const char *path, err *e);
  * Returns malloc'd bytes (caller frees), *len set; NULL + err on failure. */
 unsigned char *plan_export_xlsx_mem(const plan_result *r, size_t *len, err *e);
 
+/* ------------------------------------------------- KVM rebalance and drain */
+
+/* rebalance.c: a minimal list of live migrations between KVM hosts, grouped into
+ * steps that run at once, such that every intermediate state is feasible:
+ * while a VM migrates its memory (and disk) counts on its source AND its target;
+ * a host takes part in at most `per_host` migrations of a step, a step holds at
+ * most `max_parallel`. Capacity is plan_host_capacity() (overcommit, headroom).
+ *
+ * Imbalance (VMware DRS): per host the normalised load used / capacity of CPU and
+ * memory; the standard deviation over the hosts that stay in service, per
+ * dimension; the metric is their quadratic mean sqrt((sd_cpu² + sd_mem²) / 2).
+ * Thresholds 1–5 as DRS's migration threshold: 1 makes only mandatory moves
+ * (drain, requested; its tolerance 0.20 is only reported), 2–5 balance until the
+ * metric is within a tolerance (0.20, 0.10, 0.05, 0.02) while a move lowers the
+ * sum over hosts of squared deviations from the mean load (n × metric²) by at
+ * least (0.02, 0.005, 0.002, 0.0005): moving a VM of 3% of a host across a load
+ * gap of 10% gains about 0.006. Only moves from a host above the mean to one
+ * below it are balancing moves. Moves are chosen one at a time, each feasible in the state the ones
+ * before it leave (so the sequence alone is always a valid order); then a VM's
+ * A→B→A is dropped and A→B→C collapsed to A→C when the result still has a
+ * feasible order; then the sequence is packed into steps.
+ *
+ * Constraints (struct plan_constraints, VM indices): affinity groups move as one
+ * unit (all members to one host in one step); anti-affinity: a move never puts
+ * two members of a group on one host, not even for one step; pins (a pinned VM
+ * only moves to its pin); excludes (host never a target for that VM, or for
+ * every VM when vm = SIZE_MAX); cpu_compat(ctx, vm.evc_key, NULL, host) == 0
+ * forbids a target (the caller plugs libvirt's CPU comparison in there). */
+
+/* One VM of the live inventory, reduced to what a move needs. */
+struct plan_rb_vm {
+    const char *name;    /* borrowed; used in reasons */
+    size_t host;         /* index of the host it is on now */
+    double d[PLAN_NDIM]; /* vCPUs, MiB, GiB */
+    const char *evc_key; /* key handed to cons->cpu_compat (e.g. the VM's UUID), or NULL */
+    bool active;         /* running or paused: holds CPU and memory, can move live */
+    const char *stuck;   /* not NULL: cannot be migrated, and why (borrowed) */
+};
+
+enum plan_rb_goal {
+    PLAN_RB_BALANCE = 0, /* balancing moves up to the threshold */
+    PLAN_RB_DRAIN,       /* empty the hosts in `drain` (no balancing beyond that) */
+};
+
+/* A move the caller asks for ("VM 3 to host 1"), planned before the planner's own. */
+struct plan_rb_want {
+    size_t vm, to;
+};
+
+struct plan_rb_opts {
+    enum plan_rb_goal goal;
+    const size_t *drain; /* hosts to empty (DRAIN); never targets, out of the metric */
+    size_t ndrain;
+    int threshold;                /* 1..5; 0 = 3 */
+    struct plan_place_opts place; /* overcommit and headroom; the rest is unused */
+    int per_host;                 /* migrations of one step touching one host; 0 = 2 */
+    int max_parallel;             /* migrations of one step; 0 = 6 */
+    size_t max_moves;             /* balancing moves at most; 0 = 4 × VMs */
+    bool double_book_cpu;         /* vCPUs also count on the target while migrating */
+    const struct plan_rb_want *wants;
+    size_t nwants;
+};
+
+struct plan_rb_move {
+    size_t vm, from, to;
+    int step;        /* 0-based: the moves of one step run at once */
+    const char *why; /* "drain" "balance" "make-room" "requested" (static) */
+};
+
+typedef struct plan_rebalance {
+    size_t nvms, nhosts;
+    struct plan_rb_move *moves; /* ordered by step */
+    size_t nmoves;
+    int nsteps;
+    int *host_after;             /* per VM: its host once every move is done */
+    struct plan_unplaced *stuck; /* VMs that had to move (drain, requested) and cannot */
+    size_t nstuck;
+    double *load_before, *load_after; /* nhosts × PLAN_NDIM: used / effective capacity */
+    double sd_before[PLAN_NDIM], sd_after[PLAN_NDIM];
+    double imbalance_before, imbalance_after;
+    double tolerance; /* the threshold's target for the metric */
+    int threshold;
+    size_t hosts_counted; /* hosts in the metric (not drained, not excluded) */
+    size_t hosts_freed;   /* hosts that held VMs before and hold none after */
+    size_t removed;       /* migrations saved by collapsing A→B→A and A→B→C */
+    size_t staged;        /* VMs that keep a hop because the direct move had no order */
+    double memory_moved_mib;
+    bool balanced;  /* imbalance_after <= tolerance */
+    bool truncated; /* the search budget ran out: balancing stopped early */
+    struct arena *arena;
+} plan_rebalance;
+
+/* Plans the moves. Arrays are borrowed (only during the call). Returns a result
+ * (caller frees with plan_rebalance_free) or NULL with ERR_INVALID (an index out of
+ * range, a bad option or figure) / ERR_TOO_LARGE / ERR_INTERNAL (out of memory).
+ * Deterministic: the same input gives the same plan. Single-threaded. */
+plan_rebalance *plan_rebalance_run(const struct plan_rb_vm *vms, size_t nvms,
+                                   const struct plan_host *hosts, size_t nhosts,
+                                   const struct plan_constraints *cons,
+                                   const struct plan_rb_opts *opts, err *e);
+void plan_rebalance_free(plan_rebalance *r);
+
+/* The tolerance of a threshold (1..5; 0 = 3): 0.20, 0.20, 0.10, 0.05, 0.02. */
+double plan_rb_tolerance(int threshold);
+
+/* rebalance_export.c. `vms` and `hosts` are the arrays the plan was made from.
+ * JSON: a new reference (NULL when out of memory). CSV (one row per migration):
+ * malloc'd text, caller frees. xlsx (sheets Summary, Moves, Hosts, Stuck):
+ * malloc'd bytes, caller frees; NULL + err on failure. */
+struct json_t *plan_rebalance_json(const plan_rebalance *r, const struct plan_rb_vm *vms,
+                                   const struct plan_host *hosts);
+char *plan_rebalance_csv(const plan_rebalance *r, const struct plan_rb_vm *vms,
+                         const struct plan_host *hosts, size_t *len, err *e);
+unsigned char *plan_rebalance_xlsx_mem(const plan_rebalance *r, const struct plan_rb_vm *vms,
+                                       const struct plan_host *hosts, size_t *len, err *e);
+
 /* ---------------------------------------------------------------- CLI */
 
 /* `virtportal plan …`: see usage in cli.c. Returns the process exit code. */
