@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "harness.h"
 
@@ -47,7 +48,7 @@ static struct persona personas[P_COUNT] = {
 
 static struct vp_proc srv;
 static int64_t tenant_ids[3];
-static int64_t fixture_user, fixture_binding, fixture_token, fixture_role;
+static int64_t fixture_user, fixture_binding, fixture_token, fixture_role, fixture_host, fixture_vm;
 static const char *const password = "Matrix-pw-4815162342";
 
 static json_t *
@@ -103,6 +104,51 @@ make_persona(struct persona *p, const char *admin)
     assert_non_null(p->token);
 }
 
+/* A test-driver host with one VM of tenant A and one of tenant B (portal
+ * metadata in the domain XML), so VM routes meet a real, tenant-owned VM. */
+static const char *
+write_host(void)
+{
+    static char path[400];
+    snprintf(path, sizeof(path), "%s/matrix-host.xml", srv.dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "<node><cpu><mhz>2000</mhz><model>x86_64</model><active>8</active><nodes>1</nodes>"
+               "<sockets>1</sockets><cores>8</cores><threads>1</threads></cpu>"
+               "<memory>33554432</memory>");
+    for (int t = 1; t <= 2; t++)
+        fprintf(f,
+                "<domain type='kvm' xmlns:test='http://libvirt.org/schemas/domain/test/1.0'>"
+                "<name>vm-%c</name><uuid>00000000-0000-4000-8000-00000000000%d</uuid>"
+                "<metadata><vp:portal xmlns:vp='https://virtportal.dev/xmlns/1'>"
+                "<vp:tenant>%lld</vp:tenant><vp:tags></vp:tags></vp:portal></metadata>"
+                "<memory unit='MiB'>512</memory><vcpu>1</vcpu>"
+                "<os><type arch='x86_64' machine='pc'>hvm</type></os><devices/>"
+                "<test:runstate>5</test:runstate></domain>",
+                'a' + t - 1, t, (long long)tenant_ids[t]);
+    fprintf(f, "<pool type='dir'><name>default</name><target><path>/var/lib/libvirt/images"
+               "</path></target></pool></node>");
+    assert_int_equal(fclose(f), 0);
+    return path;
+}
+
+/* Registers the host and waits (30 s at most) until vm-a is in the cache. */
+static void
+make_inventory(const char *admin)
+{
+    fixture_host =
+        create("/api/v1/hosts", admin, "{\"name\":\"matrix\",\"uri\":\"test://%s\"}", write_host());
+    for (int i = 0; i < 300 && !fixture_vm; i++) {
+        json_t *vms = call("GET", "/api/v1/vms?q=vm-a", admin, NULL, 200);
+        json_t *first = json_array_get(json_object_get(vms, "items"), 0);
+        fixture_vm = first ? json_integer_value(json_object_get(first, "id")) : 0;
+        json_decref(vms);
+        if (!fixture_vm)
+            usleep(100000);
+    }
+    assert_true(fixture_vm > 0);
+}
+
 static int
 setup(void **state)
 {
@@ -114,6 +160,7 @@ setup(void **state)
     tenant_ids[2] = create("/api/v1/tenants", admin, "{\"slug\":\"tenant-b\",\"name\":\"B\"}");
     for (int i = 0; i < P_COUNT; i++)
         make_persona(&personas[i], admin);
+    make_inventory(admin);
     json_t *tok =
         call("POST", "/api/v1/tokens", admin,
              "{\"name\":\"matrix\",\"roles\":[{\"role\":\"viewer\",\"scope\":\"global\"}]}", 201);
@@ -159,7 +206,11 @@ param_value(const char *path, const char *method)
         return fixture_role;
     if (strstr(path, "/tokens/"))
         return fixture_token;
-    return 1;
+    if (strstr(path, "/hosts/"))
+        return fixture_host;
+    if (strstr(path, "/vms/"))
+        return fixture_vm;
+    return 1; /* tasks, plans, requests, webhooks: an id nobody has */
 }
 
 static void

@@ -22,7 +22,7 @@
 # shellcheck source-path=SCRIPTDIR disable=SC2016
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-lib=${VP_SYSTEM_LIB:-$here/../lib}
+lib=$here/../lib # (VP_SYSTEM_LIB names a subfolder's own lib/ when set by vp_system_test)
 bin=${1:-${VP_BINARY_DIR:-build}/virtportal}
 
 skip() {
