@@ -60,8 +60,7 @@ load_user(struct api_req *r, int64_t uid, struct pc_principal *p, err *e)
 
 /* An API token's principal from the database (hash already computed). */
 static int
-load_token(struct api_req *r, const char *lookup, const char *hash, struct pc_principal *p,
-           err *e)
+load_token(struct api_req *r, const char *lookup, const char *hash, struct pc_principal *p, err *e)
 {
     struct db_session_token t;
     err le = {0};
@@ -255,8 +254,7 @@ api_can_somewhere(const struct api_req *r, enum perm perm)
 }
 
 int
-api_require(const struct api_req *r, enum perm perm, int64_t tenant_id, const char *what,
-            err *e)
+api_require(const struct api_req *r, enum perm perm, int64_t tenant_id, const char *what, err *e)
 {
     if (api_can(r, perm, tenant_id))
         return 0;
@@ -279,9 +277,10 @@ authorize_scope(struct api_req *r, err *e)
     int64_t tid = 0;
     switch (rt->scope) {
     case API_SCOPE_GLOBAL:
-        return api_can(r, rt->perm, 0) ? 0
-                                      : err_set(e, ERR_FORBIDDEN, "You may not do this (needs %s).",
-                                                perm_name(rt->perm));
+        return api_can(r, rt->perm, 0)
+                   ? 0
+                   : err_set(e, ERR_FORBIDDEN, "You may not do this (needs %s).",
+                             perm_name(rt->perm));
     case API_SCOPE_TENANT_PARAM:
         if (scope_tenant(r, &tid, e) < 0)
             return -1;
@@ -316,8 +315,8 @@ api_authorize(struct api_req *r, err *e)
 }
 
 void
-api_audit_init(const struct api_req *r, struct db_audit *a, const char *action,
-               const char *target, int64_t tenant_id)
+api_audit_init(const struct api_req *r, struct db_audit *a, const char *action, const char *target,
+               int64_t tenant_id)
 {
     memset(a, 0, sizeof(*a));
     a->actor = r->who.login ? r->who.login : "anonymous";

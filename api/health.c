@@ -50,8 +50,8 @@ api_health_ready(struct api_req *r, struct api_resp *w, err *e)
 int
 api_health_version(struct api_req *r, struct api_resp *w, err *e)
 {
-    json_t *j = json_pack("{s:s,s:s,s:s}", "name", "virtportal", "version", VP_VERSION, "api",
-                          "v1");
+    json_t *j =
+        json_pack("{s:s,s:s,s:s}", "name", "virtportal", "version", VP_VERSION, "api", "v1");
     api_reply_json(r, w, 200, j);
     json_decref(j);
     return 0;

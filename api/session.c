@@ -407,9 +407,8 @@ api_session_totp_confirm(struct api_req *r, struct api_resp *w, err *e)
     if (check_code(r, secret, code, e) < 0)
         return -1;
     struct db_audit a;
-    api_audit_init(r, &a, "auth.totp_enable", arena_printf(r->a, "user/%lld",
-                                                            (long long)r->who.user_id),
-                   r->who.tenant_id);
+    api_audit_init(r, &a, "auth.totp_enable",
+                   arena_printf(r->a, "user/%lld", (long long)r->who.user_id), r->who.tenant_id);
     if (db_session_set_totp(r->app->db, r->who.user_id, secret, &a, e) < 0)
         return -1;
     return api_reply_empty(w);
@@ -427,9 +426,8 @@ api_session_totp_disable(struct api_req *r, struct api_resp *w, err *e)
     if (check_code(r, u.totp_secret, code, e) < 0)
         return -1;
     struct db_audit a;
-    api_audit_init(r, &a, "auth.totp_disable", arena_printf(r->a, "user/%lld",
-                                                             (long long)r->who.user_id),
-                   r->who.tenant_id);
+    api_audit_init(r, &a, "auth.totp_disable",
+                   arena_printf(r->a, "user/%lld", (long long)r->who.user_id), r->who.tenant_id);
     if (db_session_set_totp(r->app->db, r->who.user_id, NULL, &a, e) < 0)
         return -1;
     return api_reply_empty(w);

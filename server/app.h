@@ -22,15 +22,15 @@ struct inventory;
 struct audit_sink;
 enum vp_audit_forwarding { VP_AUDIT_FWD_OFF, VP_AUDIT_FWD_OK, VP_AUDIT_FWD_DEGRADED };
 struct vp_audit_status {
-    struct audit_sink *sink;        /* owned by serve.c (start/stop) */
-    atomic_int forwarding;          /* enum vp_audit_forwarding */
-    atomic_ulong forwarded;         /* events sent to syslog */
-    atomic_ulong forward_failed;    /* send attempts that failed (the event is retried) */
-    atomic_ulong forward_dropped;   /* events skipped: the forwarder fell too far behind */
-    atomic_ulong forward_backlog;   /* events stored but not yet forwarded (gauge) */
-    atomic_ulong checkpoints;       /* chain heads signed and written outside the database */
+    struct audit_sink *sink;      /* owned by serve.c (start/stop) */
+    atomic_int forwarding;        /* enum vp_audit_forwarding */
+    atomic_ulong forwarded;       /* events sent to syslog */
+    atomic_ulong forward_failed;  /* send attempts that failed (the event is retried) */
+    atomic_ulong forward_dropped; /* events skipped: the forwarder fell too far behind */
+    atomic_ulong forward_backlog; /* events stored but not yet forwarded (gauge) */
+    atomic_ulong checkpoints;     /* chain heads signed and written outside the database */
     atomic_ulong checkpoint_failures;
-    atomic_ulong pruned_rows;       /* rows removed by retention */
+    atomic_ulong pruned_rows; /* rows removed by retention */
 };
 
 struct expiry_job;     /* server/expiry.h */
@@ -39,14 +39,14 @@ struct webhook_worker; /* server/webhook.h */
 struct vp_app {
     struct vp_config cfg; /* immutable after start */
     struct db *db;
-    struct auth_jwt *jwt;           /* internally locked (verified-token cache) */
-    struct auth_throttle *throttle; /* internally locked */
+    struct auth_jwt *jwt;               /* internally locked (verified-token cache) */
+    struct auth_throttle *throttle;     /* internally locked */
     struct principal_cache *principals; /* internally locked */
-    struct task_runner *tasks;      /* internally locked; NULL outside `serve` */
-    struct inventory *inventory;    /* internally locked; NULL outside `serve` */
-    atomic_bool ready;              /* /readyz: false until started, false while draining */
-    atomic_long clock_offset_s;     /* added to the wall clock; moved by tests only */
-    struct vp_audit_status audit;   /* atomics, see above */
+    struct task_runner *tasks;          /* internally locked; NULL outside `serve` */
+    struct inventory *inventory;        /* internally locked; NULL outside `serve` */
+    atomic_bool ready;                  /* /readyz: false until started, false while draining */
+    atomic_long clock_offset_s;         /* added to the wall clock; moved by tests only */
+    struct vp_audit_status audit;       /* atomics, see above */
     /* quota requests (issue 7): background jobs owned by serve.c (start/stop) */
     struct expiry_job *expiry;       /* reverts ended grants */
     struct webhook_worker *webhooks; /* delivers the webhook outbox */

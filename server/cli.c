@@ -27,11 +27,13 @@ extern char **environ;
 static int
 load_config(struct vp_config *c, int argc, char **argv, int allow_serve_flags)
 {
-    static const struct option opts[] = {
-        {"config", required_argument, 0, 'c'},   {"set", required_argument, 0, 's'},
-        {"listen", required_argument, 0, 'l'},   {"port", required_argument, 0, 'p'},
-        {"data-dir", required_argument, 0, 'd'}, {"port-file", required_argument, 0, 'f'},
-        {0, 0, 0, 0}};
+    static const struct option opts[] = {{"config", required_argument, 0, 'c'},
+                                         {"set", required_argument, 0, 's'},
+                                         {"listen", required_argument, 0, 'l'},
+                                         {"port", required_argument, 0, 'p'},
+                                         {"data-dir", required_argument, 0, 'd'},
+                                         {"port-file", required_argument, 0, 'f'},
+                                         {0, 0, 0, 0}};
     err e = {0};
     config_defaults(c);
     const char *file = NULL;
@@ -48,8 +50,10 @@ load_config(struct vp_config *c, int argc, char **argv, int allow_serve_flags)
     }
     if ((file && config_load_file(c, file, &e) < 0) || config_load_env(c, environ, &e) < 0)
         goto bad;
-    static const char *const shortcut[] = {['l'] = "server.listen", ['p'] = "server.port",
-                                           ['d'] = "server.data_dir", ['f'] = "server.port_file"};
+    static const char *const shortcut[] = {['l'] = "server.listen",
+                                           ['p'] = "server.port",
+                                           ['d'] = "server.data_dir",
+                                           ['f'] = "server.port_file"};
     optind = 1;
     for (int o; (o = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
         char assign[700];
@@ -250,12 +254,15 @@ audit_verify_export(const char *file, const char *keypath, bool allow_gaps)
 int
 cli_audit(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"db", required_argument, 0, 'b'},          {"key", required_argument, 0, 'k'},
-        {"from", required_argument, 0, 'f'},        {"data-dir", required_argument, 0, 'd'},
-        {"config", required_argument, 0, 'c'},      {"checkpoints", required_argument, 0, 'p'},
-        {"export", required_argument, 0, 'x'},      {"allow-gaps", no_argument, 0, 'g'},
-        {0, 0, 0, 0}};
+    static const struct option opts[] = {{"db", required_argument, 0, 'b'},
+                                         {"key", required_argument, 0, 'k'},
+                                         {"from", required_argument, 0, 'f'},
+                                         {"data-dir", required_argument, 0, 'd'},
+                                         {"config", required_argument, 0, 'c'},
+                                         {"checkpoints", required_argument, 0, 'p'},
+                                         {"export", required_argument, 0, 'x'},
+                                         {"allow-gaps", no_argument, 0, 'g'},
+                                         {0, 0, 0, 0}};
     if (argc < 2 || strcmp(argv[1], "verify")) {
         fprintf(stderr, "usage: virtportal audit verify [--db FILE] [--key FILE] [--from SEQ] "
                         "[--checkpoints FILE] [--data-dir DIR] [--config FILE]\n"

@@ -13,20 +13,28 @@ enum cfg_type { CFG_STR, CFG_INT, CFG_ENUM };
 struct cfg_key {
     const char *section, *key;
     enum cfg_type type;
-    size_t offset, size; /* size: buffer size for CFG_STR */
-    long min, max;       /* CFG_INT range */
+    size_t offset, size;      /* size: buffer size for CFG_STR */
+    long min, max;            /* CFG_INT range */
     const char *const *names; /* CFG_ENUM: NULL-terminated, index = value */
 };
 
 static const char *const commit_names[] = {"group", "single", NULL};
 static const char *const sync_names[] = {"full", "normal", "off", NULL};
 
-#define STR(sec, k, field) {sec, k, CFG_STR, offsetof(struct vp_config, field), \
-                            sizeof(((struct vp_config *)0)->field), 0, 0, NULL}
-#define INT(sec, k, field, lo, hi) {sec, k, CFG_INT, offsetof(struct vp_config, field), \
-                                   sizeof(((struct vp_config *)0)->field), lo, hi, NULL}
-#define ENUM(sec, k, field, names) {sec, k, CFG_ENUM, offsetof(struct vp_config, field), \
-                                   sizeof(int), 0, 0, names}
+#define STR(sec, k, field)                                                                         \
+    {                                                                                              \
+        sec, k, CFG_STR, offsetof(struct vp_config, field),                                        \
+            sizeof(((struct vp_config *)0)->field), 0, 0, NULL                                     \
+    }
+#define INT(sec, k, field, lo, hi)                                                                 \
+    {                                                                                              \
+        sec, k, CFG_INT, offsetof(struct vp_config, field),                                        \
+            sizeof(((struct vp_config *)0)->field), lo, hi, NULL                                   \
+    }
+#define ENUM(sec, k, field, names)                                                                 \
+    {                                                                                              \
+        sec, k, CFG_ENUM, offsetof(struct vp_config, field), sizeof(int), 0, 0, names              \
+    }
 
 /* The only list of configuration keys. */
 static const struct cfg_key cfg_keys[] = {
@@ -151,8 +159,9 @@ cfg_assign(struct vp_config *c, const struct cfg_key *k, const char *value, cons
     if (k->type == CFG_INT) {
         long v;
         if (cfg_parse_int(k, value, &v) < 0)
-            return err_set(e, ERR_INVALID, "%s: %s.%s: expected an integer from %ld to %ld, got '%.40s'",
-                           source, k->section, k->key, k->min, k->max, value);
+            return err_set(e, ERR_INVALID,
+                           "%s: %s.%s: expected an integer from %ld to %ld, got '%.40s'", source,
+                           k->section, k->key, k->min, k->max, value);
         if (k->size == sizeof(long))
             *(long *)field = v;
         else
@@ -237,8 +246,8 @@ cfg_from_env_name(const char *name, size_t len)
 {
     for (size_t i = 0; i < sizeof(cfg_keys) / sizeof(cfg_keys[0]); i++) {
         char want[128];
-        int n = snprintf(want, sizeof(want), "VIRTPORTAL_%s_%s", cfg_keys[i].section,
-                         cfg_keys[i].key);
+        int n =
+            snprintf(want, sizeof(want), "VIRTPORTAL_%s_%s", cfg_keys[i].section, cfg_keys[i].key);
         if (n < 0 || (size_t)n != len)
             continue;
         for (char *p = want; *p; p++)
@@ -287,10 +296,10 @@ config_finish(struct vp_config *c, err *e)
     if (derive_path(c->tls_cert, sizeof(c->tls_cert), c->data_dir, "tls/cert.pem", e) < 0 ||
         derive_path(c->tls_key, sizeof(c->tls_key), c->data_dir, "tls/key.pem", e) < 0 ||
         derive_path(c->db_path, sizeof(c->db_path), c->data_dir, "virtportal.db", e) < 0 ||
-        derive_path(c->jwt_secret_file, sizeof(c->jwt_secret_file), c->data_dir,
-                    "secrets/jwt.key", e) < 0 ||
-        derive_path(c->audit_key_file, sizeof(c->audit_key_file), c->data_dir,
-                    "secrets/audit.key", e) < 0 ||
+        derive_path(c->jwt_secret_file, sizeof(c->jwt_secret_file), c->data_dir, "secrets/jwt.key",
+                    e) < 0 ||
+        derive_path(c->audit_key_file, sizeof(c->audit_key_file), c->data_dir, "secrets/audit.key",
+                    e) < 0 ||
         derive_path(c->audit_checkpoint_file, sizeof(c->audit_checkpoint_file), c->data_dir,
                     "audit-checkpoints.log", e) < 0)
         return -1;

@@ -35,18 +35,18 @@ struct vp_config {
     int commit_mode;   /* enum cfg_commit_mode */
     int synchronous;   /* enum cfg_sync */
     /* [auth] */
-    char jwt_secret_file[512];  /* "" = <data_dir>/secrets/jwt.key */
-    char audit_key_file[512];   /* "" = <data_dir>/secrets/audit.key */
+    char jwt_secret_file[512]; /* "" = <data_dir>/secrets/jwt.key */
+    char audit_key_file[512];  /* "" = <data_dir>/secrets/audit.key */
     int access_ttl_s;
     int refresh_ttl_s;
     char issuer[64];
     /* [audit] (server/audit_sink.c) */
-    int audit_checkpoint_every;        /* sign the chain head every N events... */
-    int audit_checkpoint_minutes;      /* ...or every M minutes (when it moved) */
-    char audit_checkpoint_file[512];   /* "" = <data_dir>/audit-checkpoints.log */
-    int audit_retention_days;          /* 0 = keep forever */
-    char audit_syslog[300];            /* "", "unix:/dev/log" or "udp:HOST:PORT" */
-    int audit_syslog_queue;            /* events the forwarder may lag behind */
+    int audit_checkpoint_every;      /* sign the chain head every N events... */
+    int audit_checkpoint_minutes;    /* ...or every M minutes (when it moved) */
+    char audit_checkpoint_file[512]; /* "" = <data_dir>/audit-checkpoints.log */
+    int audit_retention_days;        /* 0 = keep forever */
+    char audit_syslog[300];          /* "", "unix:/dev/log" or "udp:HOST:PORT" */
+    int audit_syslog_queue;          /* events the forwarder may lag behind */
     /* [inventory] (server/inventory.c) */
     int inventory_reconcile_s;      /* complete reconcile of every host every N seconds */
     int inventory_stats_timeout_ms; /* live VM stats: how long a request waits for a host */

@@ -271,8 +271,8 @@ serve_run(struct vp_app *app, serve_hook before_listen, void *arg,
     int port = http_port(http);
     write_port_file(app->cfg.port_file, port);
     atomic_store(&app->ready, true);
-    log_event(LOG_INFO, "listening", json_pack("{s:s,s:i}", "address", app->cfg.listen_addr,
-                                               "port", port));
+    log_event(LOG_INFO, "listening",
+              json_pack("{s:s,s:i}", "address", app->cfg.listen_addr, "port", port));
     if (on_listening)
         on_listening(app, port, arg);
     wait_for_signals(http, &set);

@@ -65,7 +65,7 @@ bootstrap_admin(struct vp_proc *p)
         char input[96];
         snprintf(input, sizeof(input), "%s\n", p->admin_password);
         char *const argv[] = {(char *)vp_binary(), "user", "add", "admin", "--role", "admin",
-                              "--data-dir", p->dir, NULL};
+                              "--data-dir",        p->dir, NULL};
         int rc = vp_run(argv, input);
         if (rc == 0)
             return 0;
