@@ -1,6 +1,7 @@
 #include "cli.h"
 
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,15 +26,13 @@ extern char **environ;
  * Flags other than --config are applied last, in order. Returns 0, or 2 after
  * printing the error (the exit code for bad usage). */
 static int
-load_config(struct vp_config *c, int argc, char **argv, int allow_serve_flags)
+load_config(struct vp_config *c, int argc, char **argv, bool *print)
 {
-    static const struct option opts[] = {{"config", required_argument, 0, 'c'},
-                                         {"set", required_argument, 0, 's'},
-                                         {"listen", required_argument, 0, 'l'},
-                                         {"port", required_argument, 0, 'p'},
-                                         {"data-dir", required_argument, 0, 'd'},
-                                         {"port-file", required_argument, 0, 'f'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"config", required_argument, 0, 'c'},    {"print-config", no_argument, 0, 'P'},
+        {"set", required_argument, 0, 's'},       {"listen", required_argument, 0, 'l'},
+        {"port", required_argument, 0, 'p'},      {"data-dir", required_argument, 0, 'd'},
+        {"port-file", required_argument, 0, 'f'}, {0, 0, 0, 0}};
     err e = {0};
     config_defaults(c);
     const char *file = NULL;
@@ -43,6 +42,8 @@ load_config(struct vp_config *c, int argc, char **argv, int allow_serve_flags)
             return 2;
         if (o == 'c')
             file = optarg;
+        if (o == 'P')
+            *print = true;
     }
     if (optind < argc) {
         fprintf(stderr, "virtportal: unexpected argument '%s'\n", argv[optind]);
@@ -57,12 +58,8 @@ load_config(struct vp_config *c, int argc, char **argv, int allow_serve_flags)
     optind = 1;
     for (int o; (o = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
         char assign[700];
-        if (o == 'c')
+        if (o == 'c' || o == 'P')
             continue;
-        if (!allow_serve_flags && (o == 'l' || o == 'p' || o == 'f' || o == 's')) {
-            fprintf(stderr, "virtportal: this command does not take that flag\n");
-            return 2;
-        }
         snprintf(assign, sizeof(assign), "%s=%s", o == 's' ? "" : shortcut[o], optarg);
         if (config_set(c, o == 's' ? optarg : assign, "command line", &e) < 0)
             goto bad;
@@ -84,13 +81,25 @@ app_new(void)
     return app;
 }
 
+static void
+print_line(const char *line, void *arg)
+{
+    puts(line);
+}
+
 int
 cli_serve(int argc, char **argv)
 {
     struct vp_app *app = app_new();
     if (!app)
         return 1;
-    int rc = load_config(&app->cfg, argc, argv, 1);
+    bool print = false;
+    int rc = load_config(&app->cfg, argc, argv, &print);
+    if (rc == 0 && print) {
+        config_print(&app->cfg, print_line, NULL);
+        free(app);
+        return 0;
+    }
     if (rc == 0 && log_open(app->cfg.access_log) < 0) {
         fprintf(stderr, "virtportal: server.access_log: cannot open %s\n", app->cfg.access_log);
         rc = 1;

@@ -31,12 +31,12 @@ cmd_version(int argc, char **argv)
 static const struct command commands[] = {
     {"serve",
      "serve [--config FILE] [--set SECTION.KEY=VALUE]... [--listen ADDR] [--port N]\n"
-     "              [--data-dir DIR] [--port-file FILE]",
+     "              [--data-dir DIR] [--port-file FILE] [--print-config]",
      "run the portal over HTTPS", cli_serve},
     {"demo", "demo [--dir DIR] [--port N] [--set SECTION.KEY=VALUE]...",
      "run the portal on a demo data dir with a libvirt test-driver inventory", cli_demo},
     {"user",
-     "user add LOGIN [--tenant SLUG] | user passwd LOGIN | user disable LOGIN\n"
+     "user add LOGIN [--tenant SLUG] [--role ROLE] | user passwd|disable|enable LOGIN\n"
      "              [--config FILE] [--data-dir DIR]",
      "manage local users (bootstrap and recovery)", cli_user},
     {"audit",
