@@ -21,6 +21,15 @@ import { NotYetPage } from './pages/notyet.js';
 import { TasksPage } from './pages/tasks.js';
 import { QuotasPage } from './pages/quotas.js';
 import { AuditPage } from './pages/audit.js';
+import { VmsPage } from './pages/vms.js';
+import { HostDetailPage, HostsPage } from './pages/hosts.js';
+import { VmDetailPage } from './pages/vm_detail.js';
+import { PlanDetailPage, PlansPage, PlanWizardPage } from './pages/plans.js';
+import { QuotaQueuePage, QuotaRequestPage, QuotaRequestsPage } from './pages/requests.js';
+import { NotificationsPage } from './pages/notifications.js';
+import { WebhooksPage } from './pages/webhooks.js';
+import { NotificationBell } from './components/bell.js';
+import { refreshNotifications, resetNotifications } from './lib/notify.js';
 import { resetTaskStream } from './lib/tasks.js';
 
 const notYet = (title, icon, endpoint, what) => () =>
@@ -29,13 +38,18 @@ const notYet = (title, icon, endpoint, what) => () =>
 /* Navigation: a group of items, each shown only with one of its permissions (none =
  * always). `also` lists sub-paths that keep the item highlighted. */
 export const NAV = [
-    { group: 'Overview', items: [{ path: '/', label: 'Dashboard', icon: 'dashboard', perms: null, page: DashboardPage }] },
+    {
+        group: 'Overview', items: [
+            { path: '/', label: 'Dashboard', icon: 'dashboard', perms: null, page: DashboardPage },
+            { path: '/notifications', label: 'Notifications', icon: 'bell', perms: null, page: NotificationsPage },
+        ],
+    },
     {
         group: 'Infrastructure', items: [
-            { path: '/vms', label: 'VMs', icon: 'vm', perms: ['vm.read'],
-                page: notYet('Virtual machines', 'vm', '/api/v1/vms', 'virtual machines of every host you can see') },
-            { path: '/hosts', label: 'Hosts', icon: 'host', perms: ['host.read'],
-                page: notYet('Hosts', 'host', '/api/v1/hosts', 'libvirt hosts with their capacity and state') },
+            { path: '/vms', label: 'VMs', icon: 'vm', perms: ['vm.read'], page: VmsPage,
+                also: [{ path: '/vms/:id', page: VmDetailPage }] },
+            { path: '/hosts', label: 'Hosts', icon: 'host', perms: ['host.read'], page: HostsPage,
+                also: [{ path: '/hosts/:id', page: HostDetailPage }] },
             { path: '/tasks', label: 'Tasks', icon: 'task', perms: ['task.read'], page: TasksPage },
         ],
     },
@@ -52,16 +66,21 @@ export const NAV = [
         group: 'Governance', items: [
             { path: '/quotas', label: 'Quotas', icon: 'quota', perms: ['quota.read'], page: QuotasPage },
             { path: '/quota-requests', label: 'Quota requests', icon: 'inbox', perms: ['quota.request', 'quota.approve'],
-                page: notYet('Quota requests', 'inbox', '/api/v1/quota-requests', 'requests for more quota and their decisions') },
+                page: QuotaRequestsPage,
+                also: [{ path: '/quota-requests/queue', page: QuotaQueuePage }, { path: '/quota-requests/:id', page: QuotaRequestPage }] },
             { path: '/audit', label: 'Audit', icon: 'audit', perms: ['audit.read'], page: AuditPage },
-            { path: '/plans', label: 'Plans', icon: 'plan', perms: ['plan.read'],
-                page: notYet('Migration plans', 'plan', '/api/v1/plans', 'migration, rebalance and drain plans') },
+            /* webhooks carry every tenant's events: tenant.admin held globally */
+            { path: '/webhooks', label: 'Webhooks', icon: 'link', perms: ['tenant.admin'], global: true, page: WebhooksPage },
+            { path: '/plans', label: 'Plans', icon: 'plan', perms: ['plan.read'], page: PlansPage,
+                also: [{ path: '/plans/new', page: PlanWizardPage }, { path: '/plans/:id', page: PlanDetailPage }] },
         ],
     },
 ];
 
 function visible(me, item) {
-    return !item.perms || canAny(me, item.perms);
+    if (!item.perms) return true;
+    if (item.global) return Array.isArray(me.permissions) && item.perms.some((p) => me.permissions.includes(p));
+    return canAny(me, item.perms);
 }
 
 /* The page for `path`: { item, page, params } or null. */
@@ -151,7 +170,10 @@ function Shell({ me, onLogout }) {
     useEffect(() => {
         /* Move focus to the new page for keyboard and screen-reader users (not on load). */
         if (first.current) first.current = false;
-        else if (main.current) main.current.focus({ preventScroll: true });
+        else {
+            if (main.current) main.current.focus({ preventScroll: true });
+            refreshNotifications(); /* news may have arrived since the last poll */
+        }
         window.scrollTo(0, 0);
     }, [path]);
 
@@ -169,7 +191,7 @@ function Shell({ me, onLogout }) {
             <p>There is no page at <code>${path}</code>. <a href="/" onClick=${onLinkClick}>Go to the dashboard</a>.</p><//>`;
     } else if (!visible(me, found.item)) {
         content = html`<${EmptyState} icon="lock" title="No access">
-            <p>Your roles do not include the permission this page needs (${found.item.perms.join(' or ')}).</p><//>`;
+            <p>Your roles do not include the permission this page needs (${found.item.perms.join(' or ')}${found.item.global ? ', held globally' : ''}).</p><//>`;
     } else {
         const Page = found.page;
         content = html`<${Page} params=${found.params} key=${path} />`;
@@ -181,6 +203,7 @@ function Shell({ me, onLogout }) {
                 aria-controls="sidenav" onClick=${() => setNavOpen(!navOpen)}><${Icon} name="menu" /></button>
             <a href="/" class="brand" onClick=${onLinkClick}><span class="brand-mark" aria-hidden="true"></span>virtportal</a>
             <div class="toolbar-spacer"></div>
+            <${NotificationBell} />
             <${ThemeToggle} />
             <${UserMenu} me=${me} onLogout=${onLogout} />
         </header>
@@ -206,6 +229,7 @@ export function App() {
     useEffect(() => {
         setSessionExpiredHandler(() => {
             resetTaskStream();
+            resetNotifications();
             setSession({ phase: 'anon', me: null, notice: EXPIRED });
         });
         (async () => {
@@ -249,6 +273,7 @@ export function App() {
             toastError(e, 'Sign-out failed on the server');
         }
         resetTaskStream();
+        resetNotifications();
         setSession({ phase: 'anon', me: null, notice: { kind: 'info', text: 'You have signed out.' } });
     };
 

@@ -3,7 +3,7 @@
 // address, request id; the filters live in the URL so a view can be bookmarked), a
 // drawer with the whole record and a before/after table of changed fields, exports
 // (JSONL with hashes for offline verification, CSV for reading) and chain verification.
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { html } from '../lib/html.js';
 import { api, download } from '../lib/api.js';
 import { navigate } from '../lib/router.js';

@@ -6,36 +6,20 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { html } from '../lib/html.js';
 import { api, listAll } from '../lib/api.js';
-import { navigate } from '../lib/router.js';
+import { navigate, onLinkClick } from '../lib/router.js';
 import { can, canIn, tenantsWith } from '../lib/perms.js';
-import { fmtBytes, fmtGiB, fmtMiB, fmtNumber, toDate } from '../lib/format.js';
+import { fmtBytes, fmtNumber, toDate } from '../lib/format.js';
+import { ALLOCATION, RUNTIME, amountsText, jsonValue, resFmt, resLabel } from '../lib/quota_res.js';
+import { onNewNotifications } from '../lib/notify.js';
 import { useSession } from '../session.js';
-import { FormDialog, TextAreaField, TextField, useForm } from '../components/form.js';
-import { toast, toastError } from '../components/toast.js';
+import { FormDialog, TextField, useForm } from '../components/form.js';
+import { toast } from '../components/toast.js';
 import { Icon } from '../components/icons.js';
 import { UsageBar } from '../components/meter.js';
+import { QuotaRefusal, RequestQuotaDialog } from '../components/quota_request.js';
 import { Badge, EmptyState, PageHeader, Spinner, Time } from '../components/ui.js';
 
-/* Allocation resources, checked at admission. */
-export const ALLOCATION = [
-    { key: 'vms', label: 'VMs', unit: 'VMs', fmt: fmtNumber, editLabel: 'VMs', hint: 'Defined VMs, running or not.' },
-    { key: 'vcpus', label: 'vCPUs', unit: 'vCPUs', fmt: fmtNumber, editLabel: 'vCPUs' },
-    { key: 'memory_mib', label: 'Memory', fmt: fmtMiB, editLabel: 'Memory (MiB)' },
-    { key: 'disk_gib', label: 'Disk', fmt: fmtGiB, editLabel: 'Disk (GiB)' },
-];
-const RES = Object.fromEntries(ALLOCATION.map((r) => [r.key, r]));
-
-/* Runtime limits, enforced per host (cgroup v2, or libvirt tunables as a fallback). */
-const RUNTIME = [
-    { key: 'cpu_cores', label: 'CPU cap', fmt: (v) => `${fmtNumber(v)} cores`, editLabel: 'CPU cap (cores)', hint: 'Up to 3 decimals, e.g. 1.5.', decimal: true },
-    { key: 'memory_max_mib', label: 'Memory cap', fmt: fmtMiB, editLabel: 'Memory cap (MiB)' },
-    { key: 'io_read_bps', label: 'Read bandwidth', fmt: (v) => `${fmtBytes(v)}/s`, editLabel: 'Read bandwidth (bytes/s)' },
-    { key: 'io_write_bps', label: 'Write bandwidth', fmt: (v) => `${fmtBytes(v)}/s`, editLabel: 'Write bandwidth (bytes/s)' },
-    { key: 'io_read_iops', label: 'Read IOPS', fmt: fmtNumber, editLabel: 'Read IOPS' },
-    { key: 'io_write_iops', label: 'Write IOPS', fmt: fmtNumber, editLabel: 'Write IOPS' },
-    { key: 'io_weight', label: 'I/O weight', fmt: fmtNumber, editLabel: 'I/O weight (1–10000)' },
-    { key: 'pids_max', label: 'Tasks cap', fmt: fmtNumber, editLabel: 'Tasks cap (processes and threads)' },
-];
+export { ALLOCATION, QuotaRefusal };
 
 const MODE = {
     cgroup: { kind: 'success', text: 'cgroup v2', title: 'The tenant partition on this host carries the limits (cpu.max, memory.max, io.max, pids.max).' },
@@ -43,91 +27,9 @@ const MODE = {
     none: { kind: 'neutral', text: 'not enforced', title: 'Runtime limits are not enforced on this host.' },
 };
 
-const resLabel = (key) => (RES[key] ? RES[key].label : key);
-const resFmt = (key) => (RES[key] ? RES[key].fmt : fmtNumber);
 const qpath = (tid, rest = '') => `/api/v1/tenants/${encodeURIComponent(tid)}/${rest}`;
 
-/* A form value as JSON: '' → null (no limit), numbers as numbers, anything else as
- * typed, so that the server (the one validator) names the field that is wrong. */
-function jsonValue(v) {
-    const s = String(v ?? '').trim();
-    if (s === '') return null;
-    if (/^-?\d+(\.\d+)?$/.test(s)) return Number(s);
-    return s;
-}
-
-/* ---- quota requests (POST /api/v1/quota-requests) ---- */
-
-function RequestQuotaDialog({ draft, tenantLabel, onClose }) {
-    const keys = Object.keys(draft.deltas || {});
-    const initial = { justification: draft.justification || '' };
-    for (const k of keys) initial[k] = String(draft.deltas[k]);
-    const form = useForm(initial);
-    const [unavailable, setUnavailable] = useState(null);
-    const bodyOf = (v) => {
-        const deltas = {};
-        for (const k of keys) deltas[k] = jsonValue(v[k]);
-        return { tenant_id: draft.tenant_id, deltas, justification: v.justification.trim() };
-    };
-    const send = async (v) => {
-        const body = bodyOf(v);
-        try {
-            return (await api.post('/api/v1/quota-requests', body)) || body;
-        } catch (e) {
-            if (e.status === 404 || e.status === 405 || e.status === 501) {
-                setUnavailable(body);
-                return undefined;
-            }
-            throw e;
-        }
-    };
-    return html`<${FormDialog} title=${`Request more quota for ${tenantLabel}`} form=${form} onSubmit=${send} onClose=${onClose}
-        submitLabel="Send request" required=${['justification']}
-        onDone=${() => { toast({ kind: 'success', message: 'Quota request sent. An administrator will decide on it.' }); onClose(); }}>
-        <p class="muted small">Prefilled with what was missing. An administrator with the quota.approve permission decides.</p>
-        ${unavailable && html`<div class="alert alert-warning" role="alert" data-testid="quota-request-unavailable">
-            <${Icon} name="info" />
-            <div class="grow">
-                <strong>Quota requests are not available on this server yet</strong> (<code>POST /api/v1/quota-requests</code>
-                answers 404). Send this request to an administrator another way:
-                <pre class="code-block" data-testid="quota-request-body">${JSON.stringify(unavailable, null, 2)}</pre>
-            </div>
-        </div>`}
-        <div class="form-grid">
-            ${keys.map((k) => html`<${TextField} key=${k} form=${form} name=${k} label=${`More ${resLabel(k)}${k === 'memory_mib' ? ' (MiB)' : k === 'disk_gib' ? ' (GiB)' : ''}`}
-                inputmode="numeric" autocomplete="off" />`)}
-        </div>
-        <${TextAreaField} form=${form} name="justification" label="Justification" required rows=${3}
-            hint="Why the tenant needs it; the administrator sees this text." />
-    <//>`;
-}
-
 /* ---- refusal (dry run, or a 403 quota-exceeded from an admission) ---- */
-
-/* violations: [{resource, limit, used, reserved, requested, shortfall}] */
-export function QuotaRefusal({ violations, quotaRequest, canRequest, onRequest, title = 'This would be refused: not enough quota.' }) {
-    return html`<div class="alert alert-error refusal" role="alert" data-testid="quota-refusal">
-        <${Icon} name="alert" />
-        <div class="grow">
-            <strong>${title}</strong>
-            <ul class="refusal-list">${violations.map((v) => {
-                const f = resFmt(v.resource);
-                const free = Math.max(0, v.limit - v.used - v.reserved);
-                return html`<li key=${v.resource} data-testid=${`refusal-${v.resource}`}>
-                    <strong>${resLabel(v.resource)}</strong>: ${f(v.requested)} requested, but only ${f(free)} of the
-                    limit of ${f(v.limit)} is free (${f(v.used)} used${v.reserved ? `, ${f(v.reserved)} reserved by pending admissions` : ''}).
-                    Short by <strong>${f(v.shortfall)}</strong>.
-                </li>`;
-            })}</ul>
-            <p class="refusal-next"><strong>What you can do:</strong> ask for less (within what is free), free resources by
-                deleting or shrinking VMs of this tenant, or request more quota from an administrator.</p>
-            ${quotaRequest && (canRequest
-                ? html`<button type="button" class="button" onClick=${() => onRequest(quotaRequest)} data-testid="request-more-quota">
-                    <${Icon} name="send" size=${16} /> Request more quota</button>`
-                : html`<p class="small">You cannot request quota yourself: ask someone with the quota.request permission in this tenant.</p>`)}
-        </div>
-    </div>`;
-}
 
 function CheckForm({ tenantId, canRequest, onRequest }) {
     const form = useForm({ vms: '', vcpus: '', memory_mib: '', disk_gib: '' });
@@ -219,8 +121,8 @@ function OverQuotaReport({ over, saved, canRequest, onRequest, onDismiss, tenant
             <strong>${saved ? 'Quota saved, but usage is already above the new limits.' : 'This tenant is over its quota.'}</strong>
             <ul class="refusal-list">${over.map((v) => {
                 const f = resFmt(v.resource);
-                return html`<li key=${v.resource} data-testid=${`over-${v.resource}`}><strong>${resLabel(v.resource)}</strong>:
-                    ${f(v.used)} used, limit ${f(v.limit)} — ${f(v.shortfall)} over.</li>`;
+                return html`<li key=${v.resource} data-testid=${`over-${v.resource}`}><strong>${resLabel(v.resource)}</strong>: ${f(v.used)} used,
+                    limit ${f(v.limit)} — ${f(v.shortfall)} over.</li>`;
             })}</ul>
             <p class="small">Nothing was stopped. New VMs and resizes that need more of these are refused until usage fits:
                 delete or shrink VMs${saved ? ', or raise the limits again' : ', or request more quota'}.</p>
@@ -303,11 +205,50 @@ function RuntimePanel({ limits, hosts, rateOf }) {
     </section>`;
 }
 
+/* ---- quota requests of the tenant ---- */
+
+/* Its active grants and pending requests ({approved, pending}); null when the list
+ * cannot be read (the page works without it). */
+async function tenantRequests(tenantId) {
+    const q = (state) => api.get('/api/v1/quota-requests', { tenant_id: tenantId, state, limit: 50 });
+    try {
+        const [approved, pending] = await Promise.all([q('approved'), q('pending')]);
+        return { approved: approved.items || [], pending: pending.items || [] };
+    } catch {
+        return null;
+    }
+}
+
+function GrantsPanel({ requests, tenantId }) {
+    if (!requests) return null;
+    const temporary = requests.approved.filter((r) => r.grant && r.grant.state === 'active');
+    const permanent = requests.approved.filter((r) => r.grant && r.grant.state === 'permanent');
+    const link = `/quota-requests?tenant_id=${encodeURIComponent(tenantId)}`;
+    return html`<section class="panel" aria-labelledby="grants-title" data-testid="grants-panel">
+        <div class="panel-head">
+            <div class="grow">
+                <h2 id="grants-title">Quota requests</h2>
+                <p class="muted small">Extra quota granted on request, and requests waiting for a decision.${' '}
+                    <a href=${link} onClick=${onLinkClick}>All requests of this tenant</a></p>
+            </div>
+        </div>
+        ${requests.pending.length > 0 && html`<p data-testid="pending-requests"><${Badge} kind="info">${requests.pending.length} pending<//>
+            ${requests.pending.map((r, i) => html`${i ? ', ' : ' '}<a href=${`/quota-requests/${r.id}`} onClick=${onLinkClick}>#${r.id}</a>${' '}
+                (${amountsText(r.deltas)})`)}</p>`}
+        ${temporary.length > 0 ? html`<ul class="grant-list" data-testid="active-grants">${temporary.map((r) => html`<li key=${r.id}>
+                <${Icon} name="clock" size=${16} /> <span><a href=${`/quota-requests/${r.id}`} onClick=${onLinkClick}>#${r.id}</a>: ${amountsText(r.grant.applied)} until${' '}
+                <strong><${Time} value=${r.grant.expires_at} /></strong>; the limits go back down then.</span></li>`)}</ul>`
+            : html`<p class="muted small" data-testid="no-active-grants">No temporary grant is active.</p>`}
+        ${permanent.length > 0 && html`<p class="muted small">${permanent.length} approved request${permanent.length === 1 ? '' : 's'} raised
+            the limits for good.</p>`}
+    </section>`;
+}
+
 /* ---- one tenant ---- */
 
 function TenantQuota({ tenantId, tenantLabel }) {
     const { me } = useSession();
-    const [data, setData] = useState({ loading: true, error: null, quota: null, usage: null });
+    const [data, setData] = useState({ loading: true, error: null, quota: null, usage: null, requests: null });
     const [reload, setReload] = useState(0);
     const [editing, setEditing] = useState(false);
     const [report, setReport] = useState(null);
@@ -322,7 +263,8 @@ function TenantQuota({ tenantId, tenantLabel }) {
         const load = async (quiet) => {
             if (!quiet) setData((d) => ({ ...d, loading: true, error: null }));
             try {
-                const [quota, usage] = await Promise.all([api.get(qpath(tenantId, 'quota')), api.get(qpath(tenantId, 'usage'))]);
+                const [quota, usage, requests] = await Promise.all([api.get(qpath(tenantId, 'quota')),
+                    api.get(qpath(tenantId, 'usage')), tenantRequests(tenantId)]);
                 if (!live) return;
                 for (const h of (usage.runtime && usage.runtime.hosts) || []) {
                     const k = String(h.host_id);
@@ -330,20 +272,23 @@ function TenantQuota({ tenantId, tenantLabel }) {
                     if (last && last.sampled_at !== h.sampled_at) prevSamples.current.set(k, last);
                     lastSamples.current.set(k, h);
                 }
-                setData({ loading: false, error: null, quota, usage });
+                setData({ loading: false, error: null, quota, usage, requests });
             } catch (e) {
-                if (live && !quiet) setData({ loading: false, error: e, quota: null, usage: null });
+                if (live && !quiet) setData({ loading: false, error: e, quota: null, usage: null, requests: null });
             }
         };
         load(false);
         const t = setInterval(() => document.visibilityState === 'visible' && load(true), 15000);
+        /* a decision or an expiry in this tenant changed the limits: show them now */
+        const off = onNewNotifications((items) => items.some((n) => String(n.tenant_id) === String(tenantId)) && load(true));
         return () => {
             live = false;
             clearInterval(t);
+            off();
         };
     }, [tenantId, reload]);
 
-    const { loading, error, quota, usage } = data;
+    const { loading, error, quota, usage, requests } = data;
     if (error)
         return html`<${EmptyState} icon="alert" title="Could not load the quota">
             <p>${error.detail}</p>
@@ -370,6 +315,8 @@ function TenantQuota({ tenantId, tenantLabel }) {
                     <p class="muted small">What the tenant's defined VMs hold (running or not), against the limits checked when
                         VMs are created or resized.${quota.updated_at ? html` Quota last changed <${Time} value=${quota.updated_at} />.` : ' No quota has been set: everything is unlimited.'}</p>
                 </div>
+                ${canRequest && html`<button type="button" class="button" onClick=${() => setRequesting({})} data-testid="request-more">
+                    <${Icon} name="send" size=${16} /> Request more</button>`}
                 ${canWrite && html`<button type="button" class="button primary" onClick=${() => setEditing(true)} data-testid="edit-quota">
                     <${Icon} name="edit" size=${16} /> Edit quota</button>`}
             </div>
@@ -384,6 +331,7 @@ function TenantQuota({ tenantId, tenantLabel }) {
                 (reserved, not yet committed).</p>`}
             ${!anyLimit && html`<p class="muted small">No allocation limit is set for this tenant.</p>`}
         </section>
+        <${GrantsPanel} requests=${requests} tenantId=${tenantId} />
         <${RuntimePanel} limits=${limits} hosts=${hosts} rateOf=${rateOf} />
         <${CheckForm} tenantId=${tenantId} canRequest=${canRequest} onRequest=${setRequesting} />
         ${editing && html`<${QuotaEditor} tenantId=${tenantId} tenantLabel=${tenantLabel} limits=${quota.limits || {}}
@@ -396,7 +344,7 @@ function TenantQuota({ tenantId, tenantLabel }) {
                 setReload((n) => n + 1);
             }} />`}
         ${requesting && html`<${RequestQuotaDialog} draft=${{ tenant_id: Number(tenantId), ...requesting }} tenantLabel=${tenantLabel}
-            onClose=${() => setRequesting(null)} />`}
+            onClose=${() => setRequesting(null)} onSent=${() => setReload((n) => n + 1)} />`}
     </div>`;
 }
 

@@ -1,0 +1,106 @@
+// Plans: the wizard with a shared VMware fixture (RVTools xlsx from VP_FIXTURES) →
+// the result page (readiness counts as the API computed them, VMs, waves) and an
+// export downloaded with the session; a rebalance plan of the demo's live hosts.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startServer } from './lib/server.mjs';
+import { launchBrowser, openPage, screenshot, signIn } from './lib/browser.mjs';
+import { apiAs } from './lib/fixtures.mjs';
+
+const FIXTURES = process.env.VP_FIXTURES || '/work/shared/fixtures';
+const XLSX = join(FIXTURES, 'rvtools', 'example1.xlsx');
+
+describe('plans', () => {
+    let server;
+    let browser;
+    let api;
+
+    before(async () => {
+        assert.ok(existsSync(XLSX), `fixture ${XLSX} (set VP_FIXTURES)`);
+        server = await startServer('plans');
+        browser = await launchBrowser();
+        api = await apiAs(server);
+    });
+    after(async () => {
+        if (api) await api.dispose();
+        if (browser) await browser.close();
+        if (server) await server.stop();
+    });
+
+    async function signedIn() {
+        const p = await openPage(browser, server.url);
+        await signIn(p.page, server.login, server.password);
+        return p;
+    }
+    async function done(p) {
+        assert.deepEqual(p.problems, [], 'no page errors or CSP violations');
+        await p.context.close();
+    }
+
+    test('the wizard plans an uploaded RVTools export and the result can be exported', async () => {
+        const p = await signedIn();
+        const { page } = p;
+        await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Plans' }).click();
+        await page.getByRole('heading', { name: 'Migration plans' }).waitFor();
+        await page.getByTestId('plan-new').click();
+        const wiz = page.getByTestId('plan-wizard');
+        await wiz.waitFor();
+        /* Next without a file is refused in place */
+        await wiz.getByRole('button', { name: 'Next' }).click();
+        await wiz.getByTestId('form-error').waitFor();
+        await page.getByTestId('plan-file').setInputFiles({
+            name: 'example1.xlsx', mimeType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+            buffer: readFileSync(XLSX),
+        });
+        await wiz.getByRole('textbox', { name: 'Plan name (optional)' }).fill('e2e rvtools');
+        await wiz.getByRole('button', { name: 'Next' }).click();
+        await wiz.getByRole('textbox', { name: 'Target hosts' }).fill('4x32c/512g/10t');
+        await wiz.getByRole('button', { name: 'Next' }).click();
+        await wiz.getByRole('textbox', { name: 'Headroom (%)' }).fill('10');
+        await wiz.getByRole('button', { name: 'Next' }).click();
+        await wiz.getByText('example1.xlsx (rvtools-xlsx)').waitFor();
+        await screenshot(page, 'plans-wizard-review');
+        await wiz.getByRole('button', { name: 'Compute plan' }).click();
+
+        await page.waitForURL(/\/plans\/\d+$/);
+        const id = Number(new URL(page.url()).pathname.split('/').pop());
+        await page.getByTestId('plan-readiness').waitFor({ timeout: 30000 });
+        const plan = (await api.get(`/api/v1/plans/${id}`)).body;
+        assert.equal(plan.name, 'e2e rvtools');
+        assert.equal(plan.kind, 'vmware-import');
+        for (const k of ['ready', 'ready-with-conditions', 'not-ready']) {
+            const card = await page.getByTestId(`readiness-${k}`).textContent();
+            assert.ok(card.endsWith(String(plan.summary.readiness[k])), `${k}: ${card}`);
+        }
+        assert.equal(await page.getByTestId('plan-vms').locator('tbody tr').count(), plan.result.vms.length);
+        await page.getByTestId('plan-waves').waitFor();
+        await page.getByTestId('plan-hosts').waitFor();
+        await screenshot(page, 'plans-result');
+
+        const [dl] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-csv').click()]);
+        const path = await dl.path();
+        const csv = readFileSync(path, 'utf8');
+        for (const vm of plan.result.vms) assert.ok(csv.includes(vm.name), `export lists ${vm.name}`);
+        await done(p);
+    });
+
+    test('a rebalance plan of the live hosts shows each host before and after', async () => {
+        const p = await signedIn();
+        const { page } = p;
+        await page.goto('/plans/new');
+        const wiz = page.getByTestId('plan-wizard');
+        await wiz.getByRole('radio', { name: 'Rebalance the live KVM hosts' }).check();
+        for (let i = 0; i < 3; i++) await wiz.getByRole('button', { name: 'Next' }).click();
+        await wiz.getByRole('button', { name: 'Compute plan' }).click();
+        await page.waitForURL(/\/plans\/\d+$/);
+        const hosts = page.getByTestId('plan-hosts');
+        await hosts.waitFor({ timeout: 30000 });
+        const live = (await api.get('/api/v1/hosts?limit=100')).body.items;
+        for (const h of live) assert.ok(await hosts.getByRole('heading', { name: h.name }).isVisible(), h.name);
+        await page.getByTestId('plan-waves').waitFor();
+        await screenshot(page, 'plans-rebalance');
+        await done(p);
+    });
+});
