@@ -17,7 +17,6 @@ import { TenantsPage } from './pages/tenants.js';
 import { UsersPage } from './pages/users.js';
 import { BindingsPage, RolesPage } from './pages/roles.js';
 import { TokensPage } from './pages/tokens.js';
-import { NotYetPage } from './pages/notyet.js';
 import { TasksPage } from './pages/tasks.js';
 import { QuotasPage } from './pages/quotas.js';
 import { AuditPage } from './pages/audit.js';
@@ -31,9 +30,6 @@ import { WebhooksPage } from './pages/webhooks.js';
 import { NotificationBell } from './components/bell.js';
 import { refreshNotifications, resetNotifications } from './lib/notify.js';
 import { resetTaskStream } from './lib/tasks.js';
-
-const notYet = (title, icon, endpoint, what) => () =>
-    html`<${NotYetPage} title=${title} icon=${icon} endpoint=${endpoint} what=${what} />`;
 
 /* Navigation: a group of items, each shown only with one of its permissions (none =
  * always). `also` lists sub-paths that keep the item highlighted. */

@@ -167,11 +167,14 @@ export async function logout() {
  * (2xx) and throws ApiError otherwise. */
 async function authorized(method, path, { body, query, signal, accept, headers } = {}) {
     const url = withQuery(path, query);
+    const sentWith = accessToken;
     let res = await send(method, url, { body, signal, accept, headers });
     if (res.status === 401 && !path.startsWith('/api/v1/auth/')) {
         let ok = false;
         try {
-            ok = await refresh();
+            // a refresh that finished while this request was in flight already
+            // brought a new token: replay with it instead of refreshing again
+            ok = (accessToken && accessToken !== sentWith) || (await refresh());
         } catch {
             ok = false;
         }

@@ -3,7 +3,7 @@
 // per-VM findings, host utilisation, waves or migration steps, exports, Execute.
 import { useEffect, useState } from 'preact/hooks';
 import { html } from '../lib/html.js';
-import { api, download, listAll, request } from '../lib/api.js';
+import { ApiError, api, download, listAll, request } from '../lib/api.js';
 import { fmtMiB, fmtNumber } from '../lib/format.js';
 import { navigate, onLinkClick } from '../lib/router.js';
 import { useSession } from '../session.js';
@@ -73,6 +73,17 @@ function base64Of(file) {
     });
 }
 const STEPS = ['Source', 'Targets', 'Constraints', 'Review'];
+/* The server's field names → the wizard's field and the step that shows it. */
+const FIELD_STEP = {
+    name: ['name', 0], inventory: ['format', 0], drain: ['drain_host', 0], targets: ['targets', 1], sizing: ['sizing', 1],
+    'constraints.overcommit.cpu': ['cpu_overcommit', 2], 'constraints.overcommit.memory': ['memory_overcommit', 2],
+    'constraints.overcommit': ['cpu_overcommit', 2], 'constraints.headroom': ['headroom', 2], 'constraints.anti_affinity': ['anti_affinity', 2],
+};
+function fieldStep(field) {
+    if (FIELD_STEP[field]) return FIELD_STEP[field];
+    const prefix = Object.keys(FIELD_STEP).filter((k) => field.startsWith(`${k}.`) || field.startsWith(`${k}[`)).sort((x, y) => y.length - x.length)[0];
+    return prefix ? FIELD_STEP[prefix] : null;
+}
 
 /* The request body from the wizard's values; throws Error naming a bad value. */
 async function planBody(v, file) {
@@ -105,9 +116,10 @@ async function planBody(v, file) {
 }
 
 function Stepper({ step }) {
-    return html`<ol class="tabs" aria-label="Plan wizard steps" data-testid="wizard-steps">
-        ${STEPS.map((s, i) => html`<li key=${s} class=${`tab ${i === step ? 'active' : ''}`} aria-current=${i === step ? 'step' : undefined}>
-            ${i + 1}. ${s}</li>`)}
+    const current = { color: 'var(--primary)', borderBottomColor: 'var(--primary)' };
+    return html`<ol class="tabs" aria-label="Plan wizard steps" data-testid="wizard-steps" style=${{ listStyle: 'none', paddingLeft: 0 }}>
+        ${STEPS.map((s, i) => html`<li key=${s} class="tab" aria-current=${i === step ? 'step' : undefined}
+            style=${i === step ? current : {}}>${i + 1}. ${s}</li>`)}
     </ol>`;
 }
 
@@ -117,6 +129,7 @@ export function PlanWizardPage() {
         cpu_overcommit: '', memory_overcommit: '', headroom: '', anti_affinity: '' });
     const [file, setFile] = useState(null);
     const [step, setStep] = useState(0);
+    const [busy, setBusy] = useState(false);
     const [hosts, setHosts] = useState(null);
     const v = form.values;
     useEffect(() => {
@@ -139,8 +152,29 @@ export function PlanWizardPage() {
         } catch (err) {
             return form.setFormError(err.message);
         }
-        const res = await form.submit(() => request('POST', '/api/v1/plans', { body }));
-        if (!res) return undefined;
+        /* a refusal names a field: go back to the step that shows it, message beside it */
+        let res;
+        setBusy(true);
+        form.setFormError(null);
+        try {
+            res = await request('POST', '/api/v1/plans', { body });
+        } catch (err) {
+            if (!(err instanceof ApiError)) throw err;
+            const [field] = Object.keys(err.fieldErrors);
+            const at = field ? fieldStep(field) : null;
+            if (at) {
+                form.setErrors({ [at[0]]: err.fieldErrors[field] });
+                setStep(at[1]);
+                setTimeout(() => {
+                    const el = form.root.current && form.root.current.querySelector('[aria-invalid="true"]');
+                    if (el) el.focus();
+                }, 0);
+            }
+            form.setFormError(err.detail);
+            return undefined;
+        } finally {
+            setBusy(false);
+        }
         const plan = res.body;
         if (res.status === 202 && res.location) {
             trackTask(res.location, `Plan #${plan.id}`).catch(() => {});
@@ -201,9 +235,9 @@ export function PlanWizardPage() {
                 ${content}
                 <div class="page-actions">
                     ${step > 0 && html`<button type="button" class="button" onClick=${() => { form.setFormError(null); setStep(step - 1); }}
-                        disabled=${form.busy}>Back</button>`}
-                    <button type="submit" class="button primary" disabled=${form.busy}>
-                        ${step < STEPS.length - 1 ? 'Next' : form.busy ? 'Planning…' : 'Compute plan'}</button>
+                        disabled=${busy}>Back</button>`}
+                    <button type="submit" class="button primary" disabled=${busy}>
+                        ${step < STEPS.length - 1 ? 'Next' : busy ? 'Planning…' : 'Compute plan'}</button>
                 </div>
             </form>
         </section>`;

@@ -3,6 +3,7 @@
 // can reuse it.
 import { useState } from 'preact/hooks';
 import { html } from '../lib/html.js';
+import { onLinkClick } from '../lib/router.js';
 import { fmtGiB, fmtMiB, fmtNumber } from '../lib/format.js';
 import { useSession } from '../session.js';
 import { DataTable } from '../components/table.js';
@@ -18,7 +19,8 @@ export function VmsPage() {
     const [reload, setReload] = useState(0);
     const bump = () => setReload((n) => n + 1);
     const columns = [
-        { key: 'name', label: 'Name', sort: 'name', render: (v) => html`<span data-testid="vm-name">${v.name}</span>` },
+        { key: 'name', label: 'Name', sort: 'name', render: (v) =>
+            html`<a href=${`/vms/${v.id}`} onClick=${onLinkClick} data-testid="vm-name">${v.name}</a>` },
         { key: 'host', label: 'Host', render: (v) => v.host || `#${v.host_id}` },
         { key: 'tenant_id', label: 'Tenant', render: (v) => (v.tenant_id === null ? html`<span class="muted">none</span>` : tenantLabel(tenants, v.tenant_id, me)) },
         { key: 'state', label: 'State', sort: 'state', render: (v) => html`<${Badge} kind=${STATE_KIND[v.state] || 'neutral'}>${v.state}<//>` },
