@@ -131,4 +131,32 @@ describe('inventory', () => {
         await snaps.getByText('No snapshots.').waitFor({ timeout: 30000 });
         await done(p);
     });
+
+    test('the VM list filters by state and host and starts the selected VMs in bulk', async () => {
+        const hosts = (await api.get('/api/v1/hosts?limit=100')).body.items;
+        const host = hosts[0];
+        const off = (await api.get(`/api/v1/vms?limit=1000&state=shutoff&host_id=${host.id}`)).body.items;
+        assert.ok(off.length >= 2, 'the demo host has shut-off VMs');
+        const p = await signedIn();
+        await p.page.getByRole('link', { name: 'VMs', exact: true }).click();
+        const table = p.page.getByTestId('vms-table');
+        await p.page.getByTestId('vm-host-filter').selectOption(String(host.id));
+        await p.page.getByTestId('vm-state-filter').selectOption('shutoff');
+        await table.getByRole('link', { name: off[0].name, exact: true }).waitFor();
+        assert.equal(await table.getByTestId('vm-name').count(), Math.min(off.length, 100));
+        const picked = off.slice(0, 2);
+        for (const v of picked)
+            await table.getByRole('row').filter({ has: p.page.getByRole('link', { name: v.name, exact: true }) })
+                .getByRole('checkbox').check();
+        await p.page.getByRole('region', { name: 'Bulk actions' }).getByRole('button', { name: 'Start' }).click();
+        for (const v of picked) {
+            for (let i = 0; i < 100; i++) {
+                if ((await api.get(`/api/v1/vms/${v.id}`)).body.state === 'running') break;
+                await new Promise((r) => setTimeout(r, 100));
+            }
+            assert.equal((await api.get(`/api/v1/vms/${v.id}`)).body.state, 'running', `${v.name} started`);
+        }
+        await screenshot(p.page, 'inventory-vm-bulk');
+        await done(p);
+    });
 });

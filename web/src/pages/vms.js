@@ -1,22 +1,54 @@
-// Virtual machines: the inventory's list (every VM the user may see) and Create VM.
-// A minimal page: the create form lives in components/vm_create.js so a fuller VM page
-// can reuse it.
-import { useState } from 'preact/hooks';
+// Virtual machines: the inventory's list (every VM the user may see) with state and host
+// filters, bulk power actions on the selected VMs, and Create VM (components/vm_create.js).
+import { useEffect, useState } from 'preact/hooks';
 import { html } from '../lib/html.js';
 import { onLinkClick } from '../lib/router.js';
 import { fmtGiB, fmtMiB, fmtNumber } from '../lib/format.js';
 import { useSession } from '../session.js';
+import { listAll } from '../lib/api.js';
+import { can } from '../lib/perms.js';
+import { confirmAction } from '../components/dialog.js';
+import { runAction, toastError } from '../components/toast.js';
 import { DataTable } from '../components/table.js';
 import { CreateVmButton } from '../components/vm_create.js';
 import { Badge, PageHeader } from '../components/ui.js';
 import { tenantLabel, useTenants } from './users.js';
 
 const STATE_KIND = { running: 'success', paused: 'warning', shutoff: 'neutral', crashed: 'danger', blocked: 'warning' };
+const STATES = ['running', 'paused', 'shutoff', 'crashed', 'blocked', 'pmsuspended'];
+
+/* One power action on every selected VM, each its own task (followed in a toast). */
+function bulkPower(action, label, confirmText) {
+    return {
+        label, danger: Boolean(confirmText),
+        run: async (rows) => {
+            if (confirmText && !(await confirmAction({ title: `${label} ${rows.length} VM(s)?`, message: confirmText,
+                danger: true, confirmLabel: label })))
+                return false;
+            await Promise.all(rows.map((v) => runAction(`${label} ${v.name}`, 'POST',
+                `/api/v1/vms/${v.id}/actions/${action}`).catch((err) => toastError(err, `${label} ${v.name}`))));
+            return true;
+        },
+    };
+}
+
+/* The hosts for the host filter, when the user may list them. */
+function useHosts(me) {
+    const [hosts, setHosts] = useState([]);
+    useEffect(() => {
+        if (can(me, 'host.read'))
+            listAll('/api/v1/hosts').then((r) => setHosts(r.items), () => setHosts([]));
+    }, [me]);
+    return hosts;
+}
 
 export function VmsPage() {
     const { me } = useSession();
     const tenants = useTenants();
+    const hosts = useHosts(me);
     const [reload, setReload] = useState(0);
+    const [state, setState] = useState('');
+    const [hostId, setHostId] = useState('');
     const bump = () => setReload((n) => n + 1);
     const columns = [
         { key: 'name', label: 'Name', sort: 'name', render: (v) =>
@@ -33,9 +65,32 @@ export function VmsPage() {
         bump();
         Promise.resolve(task).then(bump, bump);
     };
+    const toolbar = html`
+        <label class="inline-label">State
+            <select value=${state} onChange=${(e) => setState(e.currentTarget.value)} data-testid="vm-state-filter">
+                <option value="">any</option>
+                ${STATES.map((x) => html`<option value=${x} key=${x}>${x}</option>`)}
+            </select>
+        </label>
+        ${hosts.length > 0 && html`<label class="inline-label">Host
+            <select value=${hostId} onChange=${(e) => setHostId(e.currentTarget.value)} data-testid="vm-host-filter">
+                <option value="">any</option>
+                ${hosts.map((h) => html`<option value=${String(h.id)} key=${h.id}>${h.name}</option>`)}
+            </select>
+        </label>`}`;
+    const bulk = [
+        bulkPower('start', 'Start'),
+        bulkPower('shutdown', 'Shut down'),
+        bulkPower('suspend', 'Suspend'),
+        bulkPower('resume', 'Resume'),
+        bulkPower('poweroff', 'Power off', 'Powering off is like pulling the plug: unsaved data in the guests is lost.'),
+    ];
     return html`
         <${PageHeader} title="Virtual machines" description="Every VM you may see, on every host."
             actions=${html`<${CreateVmButton} onCreated=${created} />`} />
         <${DataTable} endpoint="/api/v1/vms" label="Virtual machines" columns=${columns} reloadToken=${reload}
-            filterLabel="Filter by name" defaultSort="name" testid="vms-table" emptyText="No VMs yet." />`;
+            query=${{ state: state || undefined, host_id: hostId || undefined }} toolbar=${toolbar}
+            selectable=${true} bulkActions=${bulk}
+            filterLabel="Filter by name" defaultSort="name" testid="vms-table"
+            emptyText=${state || hostId ? 'No VM matches these filters.' : 'No VMs yet.'} />`;
 }
