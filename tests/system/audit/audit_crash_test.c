@@ -14,8 +14,12 @@
  * unanswered requests (killed in flight) took effect anyway (allowed: their
  * outcome is unknown to the client).
  *
- *   audit_crash_test            (VP_CRASH_CYCLES=100, VP_CRASH_THREADS=24,
- *                                VP_CRASH_SEED=<n> to replay a run)
+ *   audit_crash_test            (VP_CRASH_CYCLES=100, VP_CRASH_THREADS=12,
+ *                                VP_CRASH_PACE_US=10000, VP_CRASH_SEED=<n> to replay a run)
+ * Each client pauses VP_CRASH_PACE_US between requests: the checks after every
+ * restart read the whole database, so an unpaced load on a fast machine grows
+ * it (and the run time) quadratically; paced, 100 cycles stay at a few minutes
+ * with every kill still landing among requests in flight.
  * Exit 0 when every cycle held, 1 otherwise. */
 #include <curl/curl.h>
 #include <pthread.h>
@@ -44,12 +48,14 @@ struct client {
     int id, cycle;
     struct vp_proc *p;
     const char *token;
+    int pace_us;
     struct rec *recs;
     size_t n, cap;
     pthread_t t;
 };
 
 static atomic_bool stop;
+static int pace_us; /* pause between one client's requests (main sets it before the load) */
 
 struct totals {
     long cycles, acked, lost, refused, refused_stored, unanswered, unanswered_stored;
@@ -122,6 +128,7 @@ client_main(void *arg)
             curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
         if (r->status == 0)
             break; /* the server is gone: this request has no answer */
+        usleep((useconds_t)c->pace_us);
     }
     curl_slist_free_all(hl);
     curl_easy_cleanup(h);
@@ -253,7 +260,7 @@ cycle(struct vp_proc *p, const char *token, int c, int nthreads, struct totals *
     struct client cl[MAX_THREADS] = {0};
     atomic_store(&stop, false);
     for (int i = 0; i < nthreads; i++) {
-        cl[i] = (struct client){.id = i, .cycle = c, .p = p, .token = token};
+        cl[i] = (struct client){.id = i, .cycle = c, .p = p, .token = token, .pace_us = pace_us};
         pthread_create(&cl[i].t, NULL, client_main, &cl[i]);
     }
     usleep((useconds_t)(100000 + rand() % 400000)); /* 0.1-0.5 s of load */
@@ -285,7 +292,8 @@ main(void)
         setenv("VP_BINARY", b, 1);
     }
     int cycles = env_int("VP_CRASH_CYCLES", 100, 1, 100000);
-    int nthreads = env_int("VP_CRASH_THREADS", 24, 1, MAX_THREADS);
+    int nthreads = env_int("VP_CRASH_THREADS", 12, 1, MAX_THREADS);
+    pace_us = env_int("VP_CRASH_PACE_US", 10000, 0, 1000000);
     unsigned seed =
         (unsigned)env_int("VP_CRASH_SEED", (int)(time(NULL) & 0x7fffffff), 0, 0x7fffffff);
     srand(seed);
