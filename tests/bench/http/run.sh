@@ -7,7 +7,7 @@
 #   - authenticated GET /api/v1/me vs the unauthenticated one (401)
 #   - share of 64 keep-alive clients that get responses
 #   - peak WAL size over a sustained-write run of WAL_SECONDS (default 300)
-#   - idle RSS
+#   - idle RSS (right after start) and RSS after the load
 # Needs build/virtportal and build/tests/bench/http/bench_* (cmake --build build).
 set -eu
 cd "$(dirname "$0")/../../.."
@@ -56,6 +56,8 @@ echo "ours / non-durable ceiling:    $(echo "scale=2; $group / $off" | bc)"
 
 echo "== unauthenticated JSON GET vs civetweb hello"
 start_portal group full
+sleep 2
+echo "idle RSS right after start: $(grep VmRSS "/proc/$pid/status" | tr -s ' \t' ' ')"
 cat "$dir/tls/key.pem" "$dir/tls/cert.pem" >"$work/hello.pem"
 mkfifo "$work/hello.in"
 $bdir/bench_hello "$work/hello.pem" 128 <"$work/hello.in" >"$work/hello.port" &
@@ -78,7 +80,7 @@ echo "authenticated: $a req/s (non-2xx $(non2xx "$work/me.txt")); unauthenticate
 echo "== 64 keep-alive clients"
 $bdir/bench_keepalive "https://127.0.0.1:$port/api/v1/version" "$dir/tls/cert.pem" 64 "$secs"
 
-echo "== idle RSS"
+echo "== RSS after the load above"
 sleep 2
 grep VmRSS "/proc/$pid/status"
 stop_portal
