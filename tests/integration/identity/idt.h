@@ -12,7 +12,7 @@
 extern struct vp_proc idt_p;
 extern char *idt_admin;
 
-/* A password every user of the tests gets (passes the policy). */
+/* The password every test user has (it passes the policy). */
 #define IDT_PASSWORD "Quartz-Lumen-7741-Zebra"
 
 /* Group setup / teardown: start the server, log the admin in. */
