@@ -482,9 +482,8 @@ tags_json(const struct virt_meta *m)
     return arr;
 }
 
-/* The cache row of domain d (fingerprint `fp`), text in `a`. */
-static int
-build_row(const struct virt_domain *d, const char *fp, arena *a, struct db_vm_row *r, err *e)
+int
+inventory_vm_row(const struct virt_domain *d, const char *fp, arena *a, struct db_vm_row *r, err *e)
 {
     *r = (struct db_vm_row){
         .uuid = arena_strdup(a, d->uuid), /* d may be on the caller's stack */
@@ -506,9 +505,9 @@ build_row(const struct virt_domain *d, const char *fp, arena *a, struct db_vm_ro
         .tags = json_text(a, tags_json(d->meta)),
         .disks = json_text(a, disks_json(d)),
         .nics = json_text(a, nics_json(d)),
-        .fp = arena_strdup(a, fp),
+        .fp = fp ? arena_strdup(a, fp) : NULL,
     };
-    if (!r->uuid || !r->tags || !r->disks || !r->nics || !r->fp || !r->name)
+    if (!r->uuid || !r->tags || !r->disks || !r->nics || (fp && !r->fp) || !r->name)
         return err_set(e, ERR_INTERNAL, "out of memory");
     return 0;
 }
@@ -700,7 +699,7 @@ diff_domains(struct inventory *inv, const struct virt_inventory *s, arena *a,
         }
         bool same = cmp == 0 && !strcmp(refs[i].fp, fps[k].fp);
         if (!same)
-            rc = build_row(refs[i].d, refs[i].fp, a, &put[ch->nput++], e);
+            rc = inventory_vm_row(refs[i].d, refs[i].fp, a, &put[ch->nput++], e);
         i++;
         k += cmp == 0;
     }
@@ -788,7 +787,7 @@ apply_events(struct ihost *ih, char (*dirty)[VIRT_UUID_LEN + 1], size_t n, err *
         }
         char fp[DB_FP_LEN + 1];
         fp_domain(&d, fp);
-        rc = build_row(&d, fp, a, &put[ch.nput++], e);
+        rc = inventory_vm_row(&d, fp, a, &put[ch.nput++], e);
     }
     if (rc == 0 && (ch.nput || ch.ngone))
         rc = db_inventory_apply(inv->db, &ch, e);
@@ -1344,7 +1343,7 @@ assign_fn(struct inventory *inv, struct ihost *ih, struct call *c, err *e)
     int rc = virt_domain_get(inv->virt, c->host_id, c->uuid, c->mem, &d, e);
     if (rc == 0) {
         fp_domain(&d, fp);
-        rc = build_row(&d, fp, c->mem, &row, e);
+        rc = inventory_vm_row(&d, fp, c->mem, &row, e);
     }
     if (rc == 0)
         rc = db_vm_put(inv->db, c->host_id, &row, &c->audit, &c->vm_id, e);

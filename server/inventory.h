@@ -124,4 +124,11 @@ int inventory_last_reconcile(struct inventory *inv, int64_t id,
 int inventory_reconcile(struct inventory *inv, int64_t id, bool full, int timeout_ms,
                         struct inventory_reconcile_stats *st, err *e);
 
+/* The cache row of domain d (borrowed) with fingerprint `fp` (NULL: none, the
+ * next event or reconcile writes it), its text in `a`. */
+struct virt_domain;
+struct db_vm_row;
+int inventory_vm_row(const struct virt_domain *d, const char *fp, arena *a, struct db_vm_row *r,
+                     err *e);
+
 #endif

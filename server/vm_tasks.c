@@ -121,98 +121,6 @@ push_budgets(struct vp_app *app, int64_t tenant_id)
 /* ======================================================================== */
 /* cache rows                                                                */
 
-/* json_dumps(j) copied into `a`; consumes j. NULL when out of memory. */
-static const char *
-json_text(arena *a, json_t *j)
-{
-    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
-    json_decref(j);
-    const char *out = s ? arena_strdup(a, s) : NULL;
-    free(s);
-    return out;
-}
-
-/* The disks, NICs and tags as the cache stores them (the inventory's shape). */
-static json_t *
-disks_json(const struct virt_domain *d)
-{
-    json_t *arr = json_array();
-    for (size_t i = 0; arr && i < d->ndisks; i++) {
-        const struct virt_disk *k = &d->disks[i];
-        json_array_append_new(arr, json_pack("{s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,s:I}",
-                                             "target", k->target, "bus", k->bus, "device",
-                                             k->device, "type", k->type, "source", k->source,
-                                             "pool", k->pool, "volume", k->volume, "format",
-                                             k->format, "capacity_bytes", (json_int_t)k->capacity));
-    }
-    return arr;
-}
-
-static json_t *
-nics_json(const struct virt_domain *d)
-{
-    json_t *arr = json_array();
-    for (size_t i = 0; arr && i < d->nnics; i++) {
-        const struct virt_nic *n = &d->nics[i];
-        json_array_append_new(arr, json_pack("{s:s?,s:s?,s:s?,s:s?,s:s?}", "type", n->type, "mac",
-                                             n->mac, "model", n->model, "network", n->network,
-                                             "bridge", n->bridge));
-    }
-    return arr;
-}
-
-static json_t *
-tags_json(const struct virt_meta *m)
-{
-    json_t *arr = json_array();
-    for (size_t i = 0; arr && m && i < m->ntags; i++)
-        json_array_append_new(arr, json_string(m->tags[i]));
-    return arr;
-}
-
-static int64_t
-disk_gib(const struct virt_domain *d)
-{
-    uint64_t bytes = 0;
-    for (size_t i = 0; i < d->ndisks; i++)
-        if (!d->disks[i].device || !strcmp(d->disks[i].device, "disk"))
-            bytes += d->disks[i].capacity;
-    const uint64_t gib = 1ULL << 30;
-    return (int64_t)((bytes + gib - 1) / gib);
-}
-
-/* The row of domain d, text in `a`. No fingerprint: the inventory's next
- * event or reconcile sees a difference and writes its own (same content). */
-static int
-row_of(const struct virt_domain *d, arena *a, struct db_vm_row *r, err *e)
-{
-    const char *st = virt_dom_state_name(d->state);
-    *r = (struct db_vm_row){
-        .uuid = d->uuid,
-        .name = d->name,
-        .state = strcmp(st, "nostate") ? st : "unknown",
-        .state_reason = d->reason,
-        .meta_tenant_id = d->meta ? d->meta->tenant_id : 0,
-        .vcpus = d->vcpus,
-        .max_vcpus = d->max_vcpus,
-        .memory_mib = (int64_t)d->memory_mib,
-        .max_memory_mib = (int64_t)d->max_memory_mib,
-        .disk_gib = disk_gib(d),
-        .firmware = d->firmware == VIRT_FW_UEFI ? "uefi" : "bios",
-        .domain_type = d->domain_type,
-        .arch = d->arch,
-        .partition = d->partition,
-        .persistent = d->persistent,
-        .autostart = d->autostart,
-        .tags = json_text(a, tags_json(d->meta)),
-        .disks = json_text(a, disks_json(d)),
-        .nics = json_text(a, nics_json(d)),
-    };
-    if (!r->tags || !r->disks || !r->nics || !r->name)
-        return err_set(e, ERR_INTERNAL, "out of memory");
-    return 0;
-}
-
 /* Reads domain `uuid` of host_id again and writes its row (bookkeeping).
  * *id_out (may be NULL) is the VM's id. */
 static int
@@ -225,7 +133,7 @@ refresh_row(struct vm_job *j, int64_t host_id, const char *uuid, int64_t *id_out
     struct db_vm_row row;
     int rc = virt_domain_get(job_virt(j), host_id, uuid, a, &d, e);
     if (rc == 0)
-        rc = row_of(&d, a, &row, e);
+        rc = inventory_vm_row(&d, NULL, a, &row, e);
     if (rc == 0)
         rc = db_vm_put(j->app->db, host_id, &row, NULL, id_out, e);
     arena_destroy(a);
