@@ -1280,6 +1280,28 @@ vm_audit(db_conn *c, const char *action, int64_t id, int64_t tenant_id, int64_t 
         json_pack("{s:s,s:s,s:I}", "uuid", uuid, "name", name, "host_id", (json_int_t)host_id), e);
 }
 
+/* Is a live migration of VM `id` queued or running? Its source host reports the
+ * domain gone before the destination's row exists; the migrate task moves the
+ * row itself, so the domain has not vanished. A migration that fails leaves the
+ * domain where it was; one that ends otherwise is settled by the next
+ * reconcile once the task is over. */
+static int
+vm_migrating(db_conn *c, int64_t id, bool *busy, err *e)
+{
+    DB_STMT s = db_conn_stmt(c,
+                             "SELECT 1 FROM task WHERE kind = 'vm.migrate' AND target = ?1"
+                             " AND state IN ('queued', 'running')",
+                             e);
+    if (!s)
+        return -1;
+    char target[40];
+    snprintf(target, sizeof(target), "vm/%lld", (long long)id);
+    sqlite3_bind_text(s, 1, target, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(s);
+    *busy = rc == SQLITE_ROW;
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_sqlite_err(e, rc);
+}
+
 static int
 apply_gone(db_conn *c, struct db_inv_change *ch, const char *now, err *e)
 {
@@ -1291,6 +1313,11 @@ apply_gone(db_conn *c, struct db_inv_change *ch, const char *now, err *e)
             0)
             return -1;
         if (!found) /* moved to another host meanwhile, or never cached */
+            continue;
+        bool migrating = false;
+        if (vm_migrating(c, id, &migrating, e) < 0)
+            return -1;
+        if (migrating)
             continue;
         if (vm_drop(c, id, now, e) < 0 ||
             vm_audit(c, "vm.vanished", id, tenant, ch->host_id, ch->gone[i], name, e) < 0)

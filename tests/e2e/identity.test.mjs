@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { request as httpRequest } from 'playwright-core';
 import { startServer } from './lib/server.mjs';
 import { launchBrowser, openPage, screenshot, signIn } from './lib/browser.mjs';
+import { countSettles } from './lib/wait.mjs';
 
 describe('identity', () => {
     let server;
@@ -94,11 +95,11 @@ describe('identity', () => {
 
         await Promise.all([listed((q) => q.get('limit') === '25'), table.getByLabel('Rows per page').selectOption('25')]);
         await table.getByRole('rowheader', { name: 'e2e-t01', exact: true }).waitFor();
-        assert.equal(await bodyRows.count(), 25);
+        assert.equal(await countSettles(bodyRows, 25), 25);
         const [next] = await Promise.all([listed((q) => q.has('cursor')), table.getByRole('button', { name: 'Next page' }).click()]);
         assert.equal(next.status(), 200);
         await table.getByRole('rowheader', { name: 'e2e-t30', exact: true }).waitFor();
-        assert.equal(await bodyRows.count(), slugs.length - 25, `${slugs.length} tenants in all`);
+        assert.equal(await countSettles(bodyRows, slugs.length - 25), slugs.length - 25, `${slugs.length} tenants in all`);
         assert.ok(await table.getByRole('button', { name: 'Next page' }).isDisabled());
         await Promise.all([listed((q) => !q.has('cursor')), table.getByRole('button', { name: 'First page' }).click()]);
         await table.getByRole('rowheader', { name: 'e2e-t01', exact: true }).waitFor();

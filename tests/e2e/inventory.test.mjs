@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { startServer } from './lib/server.mjs';
 import { launchBrowser, openPage, screenshot, signIn } from './lib/browser.mjs';
 import { apiAs } from './lib/fixtures.mjs';
+import { countSettles } from './lib/wait.mjs';
 
 describe('inventory', () => {
     let server;
@@ -40,7 +41,7 @@ describe('inventory', () => {
         const p = await signedIn();
         const dash = p.page.getByTestId('dash-hosts');
         await dash.getByTestId('dash-host').first().waitFor();
-        assert.equal(await dash.getByTestId('dash-host').count(), hosts.length);
+        assert.equal(await countSettles(dash.getByTestId('dash-host'), hosts.length), hosts.length);
         for (const h of hosts) assert.ok(await dash.getByRole('link', { name: h.name, exact: true }).isVisible());
         const cpu = dash.getByTestId(`host-${hosts[0].id}-cpu`).getByRole('meter');
         assert.equal(await cpu.getAttribute('aria-valuemax'), String(hosts[0].capacity.cores));
@@ -61,7 +62,7 @@ describe('inventory', () => {
         await p.page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Hosts' }).click();
         const table = p.page.getByTestId('hosts-table');
         await table.getByTestId('host-link').first().waitFor();
-        assert.equal(await table.getByTestId('host-link').count(), hosts.length);
+        assert.equal(await countSettles(table.getByTestId('host-link'), hosts.length), hosts.length);
         assert.ok(await table.getByText('connected').first().isVisible());
         await screenshot(p.page, 'inventory-hosts');
         await table.getByRole('link', { name: h.name, exact: true }).click();
@@ -71,7 +72,8 @@ describe('inventory', () => {
         assert.ok(facts.includes(`${h.capacity.cores} cores`), facts);
         await p.page.getByTestId('host-vms').locator('tbody a').first().waitFor();
         const onHost = (await api.get(`/api/v1/vms?host_id=${h.id}&limit=1000`)).body.items;
-        assert.equal(await p.page.getByTestId('host-vms').locator('tbody a').count(), Math.min(50, onHost.length));
+        const shown = Math.min(50, onHost.length);
+        assert.equal(await countSettles(p.page.getByTestId('host-vms').locator('tbody a'), shown), shown);
         await p.page.getByTestId('host-networks').locator('h2').waitFor();
         await screenshot(p.page, 'inventory-host-detail');
 
@@ -143,7 +145,8 @@ describe('inventory', () => {
         await p.page.getByTestId('vm-host-filter').selectOption(String(host.id));
         await p.page.getByTestId('vm-state-filter').selectOption('shutoff');
         await table.getByRole('link', { name: off[0].name, exact: true }).waitFor();
-        assert.equal(await table.getByTestId('vm-name').count(), Math.min(off.length, 100));
+        const shown = Math.min(off.length, 100);
+        assert.equal(await countSettles(table.getByTestId('vm-name'), shown), shown, 'the list shows shut-off VMs of the host only');
         const picked = off.slice(0, 2);
         for (const v of picked)
             await table.getByRole('row').filter({ has: p.page.getByRole('link', { name: v.name, exact: true }) })

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { startServer } from './lib/server.mjs';
 import { launchBrowser, openPage, screenshot, signIn } from './lib/browser.mjs';
 import { apiAs } from './lib/fixtures.mjs';
+import { countSettles } from './lib/wait.mjs';
 
 const FIXTURES = process.env.VP_FIXTURES || '/work/shared/fixtures';
 const XLSX = join(FIXTURES, 'rvtools', 'example1.xlsx');
@@ -83,7 +84,7 @@ describe('plans', () => {
             const card = await page.getByTestId(`readiness-${k}`).textContent();
             assert.ok(card.endsWith(String(plan.summary.readiness[k])), `${k}: ${card}`);
         }
-        assert.equal(await page.getByTestId('plan-vms').locator('tbody tr').count(), plan.result.vms.length);
+        assert.equal(await countSettles(page.getByTestId('plan-vms').locator('tbody tr'), plan.result.vms.length), plan.result.vms.length);
         await page.getByTestId('plan-waves').waitFor();
         await page.getByTestId('plan-hosts').waitFor();
         await screenshot(page, 'plans-result');

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { startServer } from './lib/server.mjs';
 import { launchBrowser, openPage, screenshot, signIn } from './lib/browser.mjs';
 import { apiAs } from './lib/fixtures.mjs';
+import { countSettles } from './lib/wait.mjs';
 
 const FINAL = new Set(['succeeded', 'failed', 'cancelled']);
 
@@ -82,7 +83,7 @@ describe('tasks', () => {
         await Promise.all([listed((q) => q.get('kind') === 'e2e.other'), page.getByRole('searchbox', { name: 'Kind (exact)' }).fill('e2e.other')]);
         await rowOf(page, b.id).waitFor({ state: 'detached' });
         await rowOf(page, c.id).waitFor();
-        assert.equal(await table.locator('tbody tr').count(), 1);
+        assert.equal(await countSettles(table.locator('tbody tr'), 1), 1);
         await done(p);
     });
 

@@ -279,6 +279,16 @@ change_seen() {
     [ "$ms" -le 2000 ] || { echo "took $ms ms (> 2000)"; return 1; }
 }
 vm_state_within_2s() { until_api 2 "/api/v1/vms/$vm" ".state == \"$1\""; }
+# a live migration is a move: the source's "domain gone" event must not be
+# audited as the VM vanishing (nor the destination's as a new VM discovered)
+no_vanish_audited() {
+    local action
+    for action in vm.vanished vm.discovered; do
+        api GET "/api/v1/audit?action=$action&target=vm/$vm" && [ "$code" = 200 ] &&
+            jq -e '.items | length == 0' <<<"$body" >/dev/null ||
+            { echo "$action audited: $code $body"; return 1; }
+    done
+}
 
 t_all=$(now)
 step "start libvirtd A" vp_libvirtd_start a
@@ -309,6 +319,7 @@ step "libvirt: running on B, gone from A" on_libvirt "$B" "$A"
 step "task: live-migrate B -> A" migrate_to "$host_a"
 step "libvirt: running on A, gone from B" on_libvirt "$A" "$B"
 step "task: migrate at 1 MiB/s, cancel it: stays on A" cancel_migration
+step "migrations audited as moves only (no vm.vanished)" no_vanish_audited
 step "virsh suspend -> API paused within 2 s" change_seen virsh -q -c "$A" suspend "$g" -- vm_state_within_2s paused
 step "virsh resume -> API running within 2 s" change_seen virsh -q -c "$A" resume "$g" -- vm_state_within_2s running
 step "the VM kept its id through all of it" until_api 2 "/api/v1/vms?q=$g" "[.items[] | select(.name == \"$g\")] | length == 1 and .[0].id == $vm"
