@@ -8,59 +8,17 @@
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
-skip() {
-    echo "SKIP: $*"
-    [ "${VP_SYSTEM_REQUIRED:-0}" = 1 ] && exit 1
-    exit 77
-}
-[ "$(id -u)" = 0 ] || skip "needs root"
-[ -f "${VP_GUEST_DIR:-/var/cache/virtportal/guest}/guest.env" ] ||
-    skip "no guest assets (run scripts/setup-guest)"
-for t in libvirtd virsh qemu-system-x86_64 qemu-img unshare; do
-    command -v "$t" >/dev/null || skip "$t is not installed (run scripts/setup)"
-done
-
-VP_SYSTEM_BASE=$(mktemp -d /tmp/vp-smoke-libvirt.XXXXXX)
-export VP_SYSTEM_BASE
+# shellcheck source=lib/common.sh
+. "$here/lib/common.sh"
+vp_require libvirtd virsh qemu-system-x86_64 qemu-img unshare
+vp_system_base smoke-libvirt
 # shellcheck source=lib/libvirtd.sh
 . "$here/lib/libvirtd.sh"
 # shellcheck source=lib/guest.sh
 . "$here/lib/guest.sh"
-
-work=$VP_SYSTEM_BASE/work
-mkdir -p "$work"
 g=vp-smoke
 serial=$work/$g.serial.log
-failed=1
-cleanup() {
-    if [ "$failed" = 1 ]; then
-        echo "--- diagnostics"
-        for f in "$VP_SYSTEM_BASE"/libvirtd/*/libvirtd.log "$VP_SYSTEM_BASE"/libvirtd/*/log/qemu/*.log; do
-            [ -f "$f" ] && { echo "== $f"; tail -n 15 "$f"; }
-        done
-        [ -f "$serial" ] && { echo "== $serial"; tail -n 10 "$serial"; }
-    fi
-    vp_libvirtd_stop_all
-    rm -rf "$VP_SYSTEM_BASE"
-}
-trap cleanup EXIT
-
-declare -a timings=()
-now() { date +%s%N; }
-# step NAME CMD...: run a step, record its duration, stop the test at the first failure.
-step() {
-    local name=$1 t0 rc
-    shift
-    t0=$(now)
-    "$@"
-    rc=$?
-    timings+=("$(printf '%-42s %6d ms' "$name" $((($(now) - t0) / 1000000)))")
-    if [ "$rc" != 0 ]; then
-        echo "FAIL: $name (rc $rc)"
-        exit 1
-    fi
-    echo "ok: $name"
-}
+vp_on_exit "$VP_SYSTEM_BASE/libvirtd/*/libvirtd.log" "$VP_SYSTEM_BASE/libvirtd/*/log/qemu/*.log" "$serial"
 expect_state() { # URI STATE
     local st
     st=$(vp_guest_state "$1" "$g")

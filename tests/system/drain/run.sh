@@ -10,42 +10,17 @@
 # shellcheck source-path=SCRIPTDIR
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-skip() {
-    echo "SKIP: $*"
-    [ "${VP_SYSTEM_REQUIRED:-0}" = 1 ] && exit 1
-    exit 77
-}
 [ $# = 2 ] || { echo "usage: $0 DRAIN_PROGRAM VIRTPORTAL" >&2; exit 2; }
-[ "$(id -u)" = 0 ] || skip "needs root"
-[ -f "${VP_GUEST_DIR:-/var/cache/virtportal/guest}/guest.env" ] ||
-    skip "no guest assets (run scripts/setup-guest)"
-for t in libvirtd virsh qemu-system-x86_64 qemu-img unshare; do
-    command -v "$t" >/dev/null || skip "$t is not installed (run scripts/setup)"
-done
-
-VP_SYSTEM_BASE=$(mktemp -d /tmp/vp-drain.XXXXXX)
-export VP_SYSTEM_BASE
+# shellcheck source=../lib/common.sh
+. "$here/../lib/common.sh"
+vp_require libvirtd virsh qemu-system-x86_64 qemu-img unshare
+vp_system_base drain
 # shellcheck source=../lib/libvirtd.sh
 . "$here/../lib/libvirtd.sh"
 # shellcheck source=../lib/guest.sh
 . "$here/../lib/guest.sh"
-
-work=$VP_SYSTEM_BASE/work
-mkdir -p "$work"
 g=vp-drain
-failed=1
-cleanup() {
-    if [ "$failed" = 1 ]; then
-        echo "--- diagnostics"
-        for f in "$VP_SYSTEM_BASE"/libvirtd/*/libvirtd.log "$VP_SYSTEM_BASE"/libvirtd/*/log/qemu/*.log; do
-            [ -f "$f" ] && { echo "== $f"; tail -n 15 "$f"; }
-        done
-        [ -f "$work/$g.serial.log" ] && { echo "== serial"; tail -n 5 "$work/$g.serial.log"; }
-    fi
-    vp_libvirtd_stop_all
-    rm -rf "$VP_SYSTEM_BASE"
-}
-trap cleanup EXIT
+vp_on_exit "$VP_SYSTEM_BASE/libvirtd/*/libvirtd.log" "$VP_SYSTEM_BASE/libvirtd/*/log/qemu/*.log" "$work/$g.serial.log"
 fail() {
     echo "FAIL: $*"
     exit 1

@@ -25,114 +25,22 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 lib=$here/../lib # (VP_SYSTEM_LIB names a subfolder's own lib/ when set by vp_system_test)
 bin=${1:-${VP_BINARY_DIR:-build}/virtportal}
 
-skip() {
-    echo "SKIP: $*"
-    [ "${VP_SYSTEM_REQUIRED:-0}" = 1 ] && exit 1
-    exit 77
-}
-[ "$(id -u)" = 0 ] || skip "needs root"
-[ -f "${VP_GUEST_DIR:-/var/cache/virtportal/guest}/guest.env" ] ||
-    skip "no guest assets (run scripts/setup-guest)"
-for t in libvirtd virsh qemu-system-x86_64 qemu-img unshare curl jq; do
-    command -v "$t" >/dev/null || skip "$t is not installed (run scripts/setup)"
-done
+# shellcheck source=../lib/common.sh
+. "$lib/common.sh"
+vp_require libvirtd virsh qemu-system-x86_64 qemu-img unshare curl jq
 [ -x "$bin" ] || { echo "FAIL: no binary at $bin"; exit 1; }
-
-VP_SYSTEM_BASE=$(mktemp -d /tmp/vp-sys-portal.XXXXXX)
-export VP_SYSTEM_BASE
+vp_system_base sys-portal
 # shellcheck source=../lib/libvirtd.sh
 . "$lib/libvirtd.sh"
 # shellcheck source=../lib/guest.sh
 . "$lib/guest.sh"
-
-work=$VP_SYSTEM_BASE/work
 data=$VP_SYSTEM_BASE/portal
-mkdir -p "$work" "$data"
+# shellcheck source=../lib/portal.sh
+. "$lib/portal.sh"
 g=vp-portal
 serial=$work/$g.serial.log
-portal_pid=
-failed=1
-cleanup() {
-    if [ "$failed" = 1 ]; then
-        echo "--- diagnostics"
-        for f in "$data/server.log" "$VP_SYSTEM_BASE"/libvirtd/*/libvirtd.log \
-            "$VP_SYSTEM_BASE"/libvirtd/*/log/qemu/*.log "$serial"; do
-            [ -f "$f" ] && { echo "== $f"; tail -n 15 "$f"; }
-        done
-    fi
-    if [ -n "$portal_pid" ]; then
-        kill "$portal_pid" 2>/dev/null
-        wait "$portal_pid" 2>/dev/null
-    fi
-    vp_libvirtd_stop_all
-    rm -rf "$VP_SYSTEM_BASE"
-}
-trap cleanup EXIT
-
-declare -a timings=()
-now() { date +%s%N; }
-step() {
-    local name=$1 t0 rc
-    shift
-    t0=$(now)
-    "$@"
-    rc=$?
-    timings+=("$(printf '%-56s %6d ms' "$name" $((($(now) - t0) / 1000000)))")
-    if [ "$rc" != 0 ]; then
-        echo "FAIL: $name (rc $rc)"
-        exit 1
-    fi
-    echo "ok: $name"
-}
-
-# ---- the portal ----
-
-password="Sys-Portal-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-base=
-tok=
-start_portal() {
-    printf '%s\n' "$password" |
-        "$bin" user add admin --role admin --data-dir "$data" >/dev/null || return 1
-    "$bin" serve --data-dir "$data" --port 0 --port-file "$data/port" \
-        --set "server.access_log=$data/server.log" --set inventory.reconcile_s=3600 \
-        2>>"$data/server.log" &
-    portal_pid=$!
-    for _ in $(seq 1 300); do
-        [ -s "$data/port" ] && break
-        sleep 0.1
-    done
-    [ -s "$data/port" ] || return 1
-    base="https://127.0.0.1:$(cat "$data/port")"
-}
-# api METHOD PATH [BODY]: sets $code and $body
-api() {
-    local out
-    out=$(curl -sS --cacert "$data/tls/cert.pem" -X "$1" -H "Authorization: Bearer $tok" \
-        -H 'Content-Type: application/json' ${3:+--data "$3"} -w '\n%{http_code}' "$base$2") ||
-        return 1
-    code=${out##*$'\n'}
-    body=${out%$'\n'*}
-}
-login() {
-    local out
-    out=$(curl -sS --cacert "$data/tls/cert.pem" -H 'Content-Type: application/json' \
-        --data "{\"login\":\"admin\",\"password\":\"$password\"}" "$base/api/v1/auth/login") &&
-        tok=$(jq -r .access_token <<<"$out") && [ -n "$tok" ] && [ "$tok" != null ]
-}
-
-# until_api SECS PATH JQ-EXPR: until GET PATH's body makes JQ-EXPR true
-until_api() {
-    local secs=$1 path=$2 expr=$3 end
-    end=$(($(now) + secs * 1000000000))
-    while [ "$(now)" -lt "$end" ]; do
-        if api GET "$path" && [ "$code" = 200 ] && jq -e "$expr" <<<"$body" >/dev/null 2>&1; then
-            return 0
-        fi
-        sleep 0.05
-    done
-    echo "GET $path never satisfied $expr within ${secs}s; last: $code $body"
-    return 1
-}
+vp_cleanup_hook() { stop_portal; }
+vp_on_exit "$data/server.log" "$VP_SYSTEM_BASE/libvirtd/*/libvirtd.log" "$VP_SYSTEM_BASE/libvirtd/*/log/qemu/*.log" "$work/*.serial.log"
 
 # ---- tasks ----
 
