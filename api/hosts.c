@@ -9,6 +9,7 @@
 #include "app.h"
 #include "identity.h"
 #include "inventory.h"
+#include "quota_runtime.h"
 
 struct inventory *
 api_inventory(struct api_req *r, err *e)
@@ -57,18 +58,34 @@ alloc_json(const struct db_host_alloc *a)
                      (json_int_t)a->active_memory_mib);
 }
 
+/* How tenants' runtime limits are enforced on the host (quota runtime);
+ * null before the first check. */
+static json_t *
+enforcement_json(struct db *d, int64_t host_id)
+{
+    struct db_quota_host_mode m;
+    err e = {0};
+    if (db_quota_runtime_host_get(d, host_id, &m, &e) < 0)
+        return json_null();
+    return json_pack("{s:s,s:s,s:s}", "mode", db_quota_mode_name(m.mode), "detail", m.detail,
+                     "checked_at", m.checked_at);
+}
+
 /* The host object of the API (see api/openapi/hosts.json, Host). */
 static json_t *
-host_json(const struct db_host *h, bool detail)
+host_json(struct db *d, const struct db_host *h, bool detail)
 {
-    return json_pack("{s:I,s:s,s:s,s:s,s:s?,s:s?,s:s?,s:s?,s:o,s:o,s:o,s:s?,s:s?,s:s}", "id",
-                     (json_int_t)h->id, "name", h->name, "uri", h->uri, "state", h->conn_state,
-                     "last_error", api_nz(h->last_error), "state_since", api_nz(h->state_since),
-                     "hostname", api_nz(h->hostname), "hypervisor", api_nz(h->hypervisor),
-                     "libvirt_version", num_or_null(h->libvirt_version), "capacity",
-                     capacity_json(h, detail), "allocation", alloc_json(&h->alloc), "facts_at",
-                     api_nz(h->facts_at), "reconciled_at", api_nz(h->reconciled_at), "created_at",
-                     h->created_at);
+    json_t *j = json_pack("{s:I,s:s,s:s,s:s,s:s?,s:s?,s:s?,s:s?,s:o,s:o,s:o,s:s?,s:s?,s:s}", "id",
+                          (json_int_t)h->id, "name", h->name, "uri", h->uri, "state", h->conn_state,
+                          "last_error", api_nz(h->last_error), "state_since",
+                          api_nz(h->state_since), "hostname", api_nz(h->hostname), "hypervisor",
+                          api_nz(h->hypervisor), "libvirt_version", num_or_null(h->libvirt_version),
+                          "capacity", capacity_json(h, detail), "allocation", alloc_json(&h->alloc),
+                          "facts_at", api_nz(h->facts_at), "reconciled_at",
+                          api_nz(h->reconciled_at), "created_at", h->created_at);
+    if (j)
+        json_object_set_new(j, "quota_enforcement", enforcement_json(d, h->id));
+    return j;
 }
 
 /* ---- validation ---- */
@@ -117,7 +134,7 @@ reply_host(struct api_req *r, struct api_resp *w, int64_t id, bool created, err 
         return err_set(e, ERR_UNAVAILABLE, "Out of memory.");
     if (db_host_get(r->app->db, id, h, e) < 0)
         return -1;
-    json_t *j = host_json(h, true);
+    json_t *j = host_json(r->app->db, h, true);
     if (!j)
         return err_set(e, ERR_UNAVAILABLE, "Out of memory.");
     int rc =
@@ -129,7 +146,8 @@ reply_host(struct api_req *r, struct api_resp *w, int64_t id, bool created, err 
 static int
 host_list_row(void *arg, const struct db_host *h, const char *key, err *e)
 {
-    return api_list_push(arg, host_json(h, false), key, h->id, e);
+    return api_list_push(arg, host_json(((struct api_list *)arg)->r->app->db, h, false), key, h->id,
+                         e);
 }
 
 int

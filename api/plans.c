@@ -18,8 +18,8 @@
 static const char *const body_members[] = {"kind",   "name",  "inventory",   "targets",
                                            "sizing", "drain", "constraints", NULL};
 static const char *const constraint_members[] = {
-    "overcommit", "headroom", "affinity",     "anti_affinity", "pinned", "excluded", "tenant_id",
-    "threshold",  "per_host", "max_parallel", "cpu_check",     "moves",  NULL};
+    "overcommit", "headroom",  "affinity", "anti_affinity", "pinned",    "excluded", "tenant_id",
+    "tenants",    "threshold", "per_host", "max_parallel",  "cpu_check", "moves",    NULL};
 static const char *const upload_params[] = {"format",
                                             "name",
                                             "hosts",

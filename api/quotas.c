@@ -8,6 +8,7 @@
 
 #include "app.h"
 #include "db.h"
+#include "quota_runtime.h"
 
 /* ---- edge validation ---- */
 
@@ -217,6 +218,8 @@ api_quotas_put(struct api_req *r, struct api_resp *w, err *e)
     if (db_quota_set(r->app->db, tid, &l, &a, &over, e) < 0 ||
         db_quota_get(r->app->db, tid, &l, updated, e) < 0)
         return -1;
+    if (r->app->quota_runtime_push) /* new runtime limits: applied in the background */
+        r->app->quota_runtime_push(r->app, tid);
     return reply_owned(r, w, 200, quota_set_json(tid, &l, &over, updated), e);
 }
 
@@ -236,19 +239,41 @@ sample_push(void *arg, const struct quota_sample *s, err *e)
     return 0;
 }
 
-/* The runtime limits (API units) beside the newest sample of each host. */
+/* One host of runtime.enforcement: mode, why, the budget there (API units),
+ * when it was last applied and the last attempt's error (null when none). */
+static int
+enforcement_push(void *arg, const struct db_quota_enforcement *q, err *e)
+{
+    json_t *budget = json_loads(q->budget_json, 0, NULL);
+    json_t *j = json_pack("{s:I,s:s,s:s,s:s,s:o,s:o,s:o}", "host_id", (json_int_t)q->host_id,
+                          "host_name", q->host_name, "mode", db_quota_mode_name(q->mode), "detail",
+                          q->detail, "budget", json_is_object(budget) ? budget : json_object(),
+                          "applied_at", q->applied_at[0] ? json_string(q->applied_at) : json_null(),
+                          "error", q->error[0] ? json_string(q->error) : json_null());
+    if (!json_is_object(budget))
+        json_decref(budget);
+    if (!j || json_array_append_new(arg, j) < 0)
+        return err_set(e, ERR_INTERNAL, "out of memory");
+    return 0;
+}
+
+/* The runtime limits (API units) beside the newest sample of each host and
+ * how they are enforced there. */
 static json_t *
 runtime_json(struct api_req *r, int64_t tid, const struct quota_limits *l, err *e)
 {
     struct quota_limits rt = *l;
     for (int res = 0; res < QUOTA_ALLOC_COUNT; res++)
         rt.v[res] = QUOTA_UNLIMITED; /* db_quota_limits_json prints set ones only */
-    json_t *hosts = json_array();
-    if (!hosts || db_quota_samples_latest(r->app->db, tid, sample_push, hosts, e) < 0) {
+    json_t *hosts = json_array(), *enf = json_array();
+    if (!hosts || !enf || db_quota_samples_latest(r->app->db, tid, sample_push, hosts, e) < 0 ||
+        db_quota_runtime_list(r->app->db, tid, enforcement_push, enf, e) < 0) {
         json_decref(hosts);
+        json_decref(enf);
         return NULL;
     }
-    return json_pack("{s:o,s:o}", "limits", db_quota_limits_json(&rt), "hosts", hosts);
+    return json_pack("{s:o,s:o,s:o}", "limits", db_quota_limits_json(&rt), "hosts", hosts,
+                     "enforcement", enf);
 }
 
 int

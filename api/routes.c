@@ -8,6 +8,7 @@
 #include "identity.h"
 #include "inventory.h"
 #include "plans.h"
+#include "quota_history.h"
 #include "quotas.h"
 #include "requests.h"
 #include "session_api.h"
@@ -39,6 +40,8 @@ const struct api_route api_routes[] = {
      api_quotas_put},
     {"GET", "/api/v1/tenants/{id}/usage", PERM_QUOTA_READ, API_SCOPE_TENANT_PARAM, 0,
      api_quotas_usage},
+    {"GET", "/api/v1/tenants/{id}/usage/history", PERM_QUOTA_READ, API_SCOPE_TENANT_PARAM, 0,
+     api_quota_history_get},
     {"POST", "/api/v1/tenants/{id}/quota/check", PERM_QUOTA_READ, API_SCOPE_TENANT_PARAM,
      API_F_JSON_BODY, api_quotas_check},
     /* tasks (api/tasks.c): /events and /test-sleep before /{id} (first match wins) */

@@ -9,23 +9,8 @@
 
 #include "autoptr.h"
 #include "db_internal.h"
-
-/* Text column i, "" for NULL (pointer valid until the next step/reset). */
-static const char *
-col_text(sqlite3_stmt *s, int i)
-{
-    const unsigned char *t = sqlite3_column_text(s, i);
-    return t ? (const char *)t : "";
-}
-
-static void
-bind_text_or_null(sqlite3_stmt *s, int i, const char *v)
-{
-    if (v && *v)
-        sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(s, i);
-}
+#include "page_int.h"
+#include "store_int.h"
 
 static void
 bind_int_or_null(sqlite3_stmt *s, int i, int64_t v)
@@ -34,36 +19,6 @@ bind_int_or_null(sqlite3_stmt *s, int i, int64_t v)
         sqlite3_bind_int64(s, i, v);
     else
         sqlite3_bind_null(s, i);
-}
-
-/* Runs a statement without results that takes one int64 (?1) and one text (?2). */
-static int
-exec_id_text(db_conn *c, const char *sql, int64_t id, const char *text, err *e)
-{
-    DB_STMT s = db_conn_stmt(c, sql, e);
-    if (!s)
-        return -1;
-    sqlite3_bind_int64(s, 1, id);
-    if (text)
-        sqlite3_bind_text(s, 2, text, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(s);
-    return rc == SQLITE_DONE ? 0 : db_sqlite_err(e, rc);
-}
-
-/* One audit row of the system itself, appended in the current transaction. */
-static int
-audit_system(db_conn *c, const char *action, const char *target, int64_t tenant_id, json_t *details,
-             err *e)
-{
-    struct db_audit a = {.actor = "system",
-                         .action = action,
-                         .target = target,
-                         .tenant_id = tenant_id,
-                         .outcome = "ok",
-                         .details = details};
-    int rc = db_audit_chain_append(c, db_conn_chain(c), &a, e);
-    json_decref(details);
-    return rc;
 }
 
 /* ======================================================================== */
@@ -122,15 +77,11 @@ host_row(sqlite3_stmt *s, struct db_host *h)
         *alloc[i] = sqlite3_column_int64(s, 21 + i);
 }
 
+#define HOST_ALLOC_ALL HOST_ALLOC("")
 #define HOST_LIST(key, cmp, dir)                                                                   \
-    "SELECT " HOST_COLS ", " key                                                                   \
-    " FROM host h LEFT JOIN " HOST_ALLOC("") " WHERE (?1 IS NULL OR (" key ", h.id) " cmp          \
-                                             " (?1, ?2)) ORDER BY " key " " dir ", h.id " dir      \
-                                             " LIMIT ?3"
-#define HOST_SORT(key)                                                                             \
-    {                                                                                              \
-        HOST_LIST(key, ">", "ASC"), HOST_LIST(key, "<", "DESC")                                    \
-    }
+    "SELECT " HOST_COLS ", " key " FROM host h LEFT JOIN " HOST_ALLOC_ALL                          \
+    " WHERE " DB_PAGE_KEYSET(key, "h.id", cmp, dir, 1, 2, 3)
+#define HOST_SORT(key) DB_PAGE_SORT(HOST_LIST, key)
 
 static const char *const host_list_sql[DB_HOST_SORT_COUNT][2] = {
     [DB_HOST_SORT_NAME] = HOST_SORT("h.name COLLATE NOCASE"),
@@ -159,10 +110,7 @@ host_list_row(sqlite3_stmt *s, const char *key, void *arg, err *e)
 int
 db_host_list(db *d, struct db_page *p, db_host_row_fn fn, void *arg, err *e)
 {
-    if (p->sort < 0 || p->sort >= DB_HOST_SORT_COUNT)
-        return err_set(e, ERR_INTERNAL, "bad sort");
-    db_conn *c = db_reader(d, e);
-    DB_STMT s = c ? db_conn_stmt(c, host_list_sql[p->sort][p->desc], e) : NULL;
+    DB_STMT s = db_page_stmt(d, host_list_sql, DB_HOST_SORT_COUNT, p, e);
     if (!s)
         return -1;
     db_page_bind(s, p, 1);
@@ -174,18 +122,12 @@ static int
 host_get_on(db_conn *c, int64_t id, struct db_host *out, err *e)
 {
     DB_STMT s =
-        db_conn_stmt(c,
+        db_store_get(c,
                      "SELECT " HOST_COLS
                      " FROM host h LEFT JOIN " HOST_ALLOC("WHERE host_id = ?1") " WHERE h.id = ?1",
-                     e);
+                     id, e, "No such host.");
     if (!s)
         return -1;
-    sqlite3_bind_int64(s, 1, id);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_DONE)
-        return err_set(e, ERR_NOT_FOUND, "No such host.");
-    if (rc != SQLITE_ROW)
-        return db_sqlite_err(e, rc);
     host_row(s, out);
     return 0;
 }
@@ -255,8 +197,8 @@ host_taken(db_conn *c, const char *name, const char *uri, int64_t except_id, err
                              e);
     if (!s)
         return -1;
-    bind_text_or_null(s, 1, name);
-    bind_text_or_null(s, 2, uri);
+    db_store_bind_text_or_null(s, 1, name);
+    db_store_bind_text_or_null(s, 2, uri);
     sqlite3_bind_int64(s, 3, except_id);
     int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW && sqlite3_column_int(s, 0) == 1)
@@ -283,9 +225,8 @@ host_create_apply(db_conn *c, void *arg, struct db_audit *a, err *e)
     sqlite3_bind_text(s, 1, j->name, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 2, j->uri, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 3, now, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(s);
-    if (rc != SQLITE_DONE)
-        return db_sqlite_err(e, rc);
+    if (db_store_done(s, e) < 0)
+        return -1;
     j->id = sqlite3_last_insert_rowid(db_conn_sqlite(c));
     snprintf(j->target, sizeof(j->target), "host/%lld", (long long)j->id);
     a->target = j->target;
@@ -298,37 +239,22 @@ db_host_create(db *d, const char *name, const char *uri, struct db_audit *a, int
 {
     struct host_job j = {.name = name, .uri = uri};
     json_t *details = json_pack("{s:s,s:s}", "name", name, "uri", uri);
-    a->details = details;
-    int rc = db_mutate(d, host_create_apply, &j, a, e);
-    a->details = NULL;
-    json_decref(details);
+    int rc = db_store_mutate(d, host_create_apply, &j, a, details, e);
     if (rc == 0 && id_out)
         *id_out = j.id;
     return rc;
-}
-
-static void
-detail_change(json_t *details, const char *field, const char *before, const char *after)
-{
-    if (after && strcmp(before, after) != 0)
-        json_object_set_new(details, field,
-                            json_pack("{s:s,s:s}", "before", before, "after", after));
 }
 
 static int
 host_update_apply(db_conn *c, void *arg, struct db_audit *a, err *e)
 {
     struct host_job *j = arg;
-    DB_STMT g = db_conn_stmt(c, "SELECT name, uri FROM host WHERE id = ?1", e);
+    DB_STMT g =
+        db_store_get(c, "SELECT name, uri FROM host WHERE id = ?1", j->id, e, "No such host.");
     if (!g)
         return -1;
-    sqlite3_bind_int64(g, 1, j->id);
-    int rc = sqlite3_step(g);
-    if (rc != SQLITE_ROW)
-        return rc == SQLITE_DONE ? err_set(e, ERR_NOT_FOUND, "No such host.")
-                                 : db_sqlite_err(e, rc);
-    detail_change(j->details, "name", col_text(g, 0), j->name);
-    detail_change(j->details, "uri", col_text(g, 1), j->uri);
+    db_store_detail_change(j->details, "name", db_store_text(g, 0), j->name);
+    db_store_detail_change(j->details, "uri", db_store_text(g, 1), j->uri);
     if (host_taken(c, j->name, j->uri, j->id, e) < 0)
         return -1;
     char now[32];
@@ -344,12 +270,11 @@ host_update_apply(db_conn *c, void *arg, struct db_audit *a, err *e)
     if (!s)
         return -1;
     sqlite3_bind_int64(s, 1, j->id);
-    bind_text_or_null(s, 2, j->name);
-    bind_text_or_null(s, 3, j->uri);
+    db_store_bind_text_or_null(s, 2, j->name);
+    db_store_bind_text_or_null(s, 3, j->uri);
     sqlite3_bind_text(s, 4, now, -1, SQLITE_STATIC);
-    rc = sqlite3_step(s);
-    if (rc != SQLITE_DONE)
-        return db_sqlite_err(e, rc);
+    if (db_store_done(s, e) < 0)
+        return -1;
     a->details = j->details;
     return 0;
 }
@@ -360,44 +285,36 @@ db_host_update(db *d, int64_t id, const char *name, const char *uri, struct db_a
     struct host_job j = {.id = id, .name = name, .uri = uri, .details = json_object()};
     snprintf(j.target, sizeof(j.target), "host/%lld", (long long)id);
     a->target = j.target;
-    int rc = db_mutate(d, host_update_apply, &j, a, e);
-    a->details = NULL;
-    json_decref(j.details);
-    return rc;
+    return db_store_mutate(d, host_update_apply, &j, a, j.details, e);
 }
 
 static int
 host_delete_apply(db_conn *c, void *arg, struct db_audit *a, err *e)
 {
     struct host_job *j = arg;
-    DB_STMT g = db_conn_stmt(
+    DB_STMT g = db_store_get(
         c, "SELECT name, uri, (SELECT count(*) FROM vm WHERE host_id = ?1) FROM host WHERE id = ?1",
-        e);
+        j->id, e, "No such host.");
     if (!g)
         return -1;
-    sqlite3_bind_int64(g, 1, j->id);
-    int rc = sqlite3_step(g);
-    if (rc != SQLITE_ROW)
-        return rc == SQLITE_DONE ? err_set(e, ERR_NOT_FOUND, "No such host.")
-                                 : db_sqlite_err(e, rc);
     j->dropped = sqlite3_column_int64(g, 2);
     if (j->dropped && !j->force)
         return db_conflict(e, NULL,
                            "Host '%s' still has %lld VM(s) in the inventory; move or remove them, "
                            "or use ?force=true to drop them from the portal (nothing changes on "
                            "the host).",
-                           col_text(g, 0), (long long)j->dropped);
-    json_object_set_new(j->details, "name", json_string(col_text(g, 0)));
-    json_object_set_new(j->details, "uri", json_string(col_text(g, 1)));
+                           db_store_text(g, 0), (long long)j->dropped);
+    json_object_set_new(j->details, "name", json_string(db_store_text(g, 0)));
+    json_object_set_new(j->details, "uri", json_string(db_store_text(g, 1)));
     json_object_set_new(j->details, "vms_dropped", json_integer(j->dropped));
     char now[32];
     db_now_rfc3339(now, sizeof(now));
     /* the dropped VMs keep their ids, should the host come back */
-    if (exec_id_text(c,
-                     "INSERT OR REPLACE INTO vm_gone(id, uuid, host_id, name, gone_at) "
-                     "SELECT id, uuid, host_id, name, ?2 FROM vm WHERE host_id = ?1",
-                     j->id, now, e) < 0 ||
-        exec_id_text(c, "DELETE FROM host WHERE id = ?1", j->id, NULL, e) < 0)
+    if (db_store_exec_id_text(c,
+                              "INSERT OR REPLACE INTO vm_gone(id, uuid, host_id, name, gone_at) "
+                              "SELECT id, uuid, host_id, name, ?2 FROM vm WHERE host_id = ?1",
+                              j->id, now, e) < 0 ||
+        db_store_exec_id_text(c, "DELETE FROM host WHERE id = ?1", j->id, NULL, e) < 0)
         return -1;
     a->details = j->details;
     return 0;
@@ -409,9 +326,7 @@ db_host_delete(db *d, int64_t id, bool force, struct db_audit *a, int64_t *dropp
     struct host_job j = {.id = id, .force = force, .details = json_object()};
     snprintf(j.target, sizeof(j.target), "host/%lld", (long long)id);
     a->target = j.target;
-    int rc = db_mutate(d, host_delete_apply, &j, a, e);
-    a->details = NULL;
-    json_decref(j.details);
+    int rc = db_store_mutate(d, host_delete_apply, &j, a, j.details, e);
     if (rc == 0 && dropped)
         *dropped = j.dropped;
     return rc;
@@ -438,8 +353,7 @@ host_state_apply(db_conn *c, void *arg, struct db_audit *a, err *e)
     sqlite3_bind_text(s, 2, j->state, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 3, j->error ? j->error : "", -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 4, now, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(s);
-    return rc == SQLITE_DONE ? 0 : db_sqlite_err(e, rc);
+    return db_store_done(s, e);
 }
 
 int
@@ -464,8 +378,7 @@ host_reset_apply(db_conn *c, void *arg, struct db_audit *a, err *e)
     if (!s)
         return -1;
     sqlite3_bind_text(s, 1, now, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(s);
-    return rc == SQLITE_DONE ? 0 : db_sqlite_err(e, rc);
+    return db_store_done(s, e);
 }
 
 int
@@ -489,52 +402,68 @@ static void
 vm_row(sqlite3_stmt *s, struct db_vm *v)
 {
     v->id = sqlite3_column_int64(s, 0);
-    v->uuid = col_text(s, 1);
+    v->uuid = db_store_text(s, 1);
     v->host_id = sqlite3_column_int64(s, 2);
-    v->host_name = col_text(s, 3);
-    v->name = col_text(s, 4);
+    v->host_name = db_store_text(s, 3);
+    v->name = db_store_text(s, 4);
     v->tenant_id = sqlite3_column_int64(s, 5);
     v->meta_tenant_id = sqlite3_column_int64(s, 6);
-    v->state = col_text(s, 7);
+    v->state = db_store_text(s, 7);
     v->state_reason = sqlite3_column_int(s, 8);
     int64_t *nums[] = {&v->vcpus, &v->max_vcpus, &v->memory_mib, &v->max_memory_mib, &v->disk_gib};
     for (int i = 0; i < 5; i++)
         *nums[i] = sqlite3_column_int64(s, 9 + i);
-    v->firmware = col_text(s, 14);
-    v->domain_type = col_text(s, 15);
-    v->arch = col_text(s, 16);
-    v->partition = col_text(s, 17);
+    v->firmware = db_store_text(s, 14);
+    v->domain_type = db_store_text(s, 15);
+    v->arch = db_store_text(s, 16);
+    v->partition = db_store_text(s, 17);
     v->persistent = sqlite3_column_int(s, 18) != 0;
     v->autostart = sqlite3_column_int(s, 19) != 0;
-    v->tags = col_text(s, 20);
-    v->disks = col_text(s, 21);
-    v->nics = col_text(s, 22);
-    v->created_at = col_text(s, 23);
-    v->updated_at = col_text(s, 24);
+    v->tags = db_store_text(s, 20);
+    v->disks = db_store_text(s, 21);
+    v->nics = db_store_text(s, 22);
+    v->created_at = db_store_text(s, 23);
+    v->updated_at = db_store_text(s, 24);
 }
 
-/* One statement per (sort, direction): the statement cache is keyed by the literal. */
-#define VM_LIST(key, cmp, dir)                                                                     \
-    "SELECT " VM_COLS ", " key VM_FROM                                                             \
-    " WHERE (?1 IS NULL OR v.tenant_id IN (SELECT value FROM json_each(?1)))"                      \
+/* `scope`: which VMs the caller may see. Callers of one tenant (the common
+ * case) of the JSON list get "v.tenant_id = ?1", which walks index
+ * vm_tenant_name in order. */
+#define VM_SCOPE_ANY "(?1 IS NULL OR v.tenant_id IN (SELECT value FROM json_each(?1)))"
+#define VM_SCOPE_ONE "v.tenant_id = ?1"
+/* The filters at ?2..?6 (vm_filter_bind) and the page at ?7..?9. */
+#define VM_FILTERS(key, cmp, dir)                                                                  \
     " AND (?2 = 0 OR v.host_id = ?2)"                                                              \
     " AND (?3 < 0 OR ifnull(v.tenant_id, 0) = ?3)"                                                 \
     " AND (?4 IS NULL OR v.state = ?4)"                                                            \
     " AND (?5 IS NULL OR instr(lower(v.name), lower(?5)) > 0)"                                     \
     " AND (?6 IS NULL OR EXISTS (SELECT 1 FROM json_each(v.tags) WHERE value = ?6))"               \
-    " AND (?7 IS NULL OR (" key ", v.id) " cmp " (?7, ?8))"                                        \
-    " ORDER BY " key " " dir ", v.id " dir " LIMIT ?9"
-#define VM_SORT(key)                                                                               \
+    " AND " DB_PAGE_KEYSET(key, "v.id", cmp, dir, 7, 8, 9)
+/* The sorts of both VM lists, LIST(key, cmp, dir) giving a statement. */
+#define VM_SORTS(LIST)                                                                             \
     {                                                                                              \
-        VM_LIST(key, ">", "ASC"), VM_LIST(key, "<", "DESC")                                        \
+        [DB_VM_SORT_NAME] = DB_PAGE_SORT(LIST, "v.name COLLATE NOCASE"),                           \
+        [DB_VM_SORT_STATE] = DB_PAGE_SORT(LIST, "v.state"),                                        \
+        [DB_VM_SORT_CREATED] = DB_PAGE_SORT(LIST, "ifnull(v.created_at, '')"),                     \
+        [DB_VM_SORT_ID] = DB_PAGE_SORT(LIST, "printf('%020d', v.id)"),                             \
     }
 
-static const char *const vm_list_sql[DB_VM_SORT_COUNT][2] = {
-    [DB_VM_SORT_NAME] = VM_SORT("v.name COLLATE NOCASE"),
-    [DB_VM_SORT_STATE] = VM_SORT("v.state"),
-    [DB_VM_SORT_CREATED] = VM_SORT("ifnull(v.created_at, '')"),
-    [DB_VM_SORT_ID] = VM_SORT("printf('%020d', v.id)"),
-};
+#define VM_LIST(key, cmp, dir)                                                                     \
+    "SELECT " VM_COLS ", " key VM_FROM " WHERE " VM_SCOPE_ANY VM_FILTERS(key, cmp, dir)
+
+static const char *const vm_list_sql[DB_VM_SORT_COUNT][2] = VM_SORTS(VM_LIST);
+
+/* Binds f's filters other than the scope (?2..?6) and the page p (?7..?9). */
+static void
+vm_filter_bind(sqlite3_stmt *s, const struct db_vm_filter *f, const struct db_page *p)
+{
+    sqlite3_bind_int64(s, 2, f->host_id);
+    sqlite3_bind_int64(s, 3, f->tenant_id);
+    db_store_bind_text_or_null(s, 4, f->state);
+    db_store_bind_text_or_null(s, 5, f->q);
+    db_store_bind_text_or_null(s, 6, f->tag);
+    db_page_bind(s, p, 7);
+}
 
 struct vm_list_ctx {
     db_vm_row_fn fn;
@@ -554,19 +483,11 @@ int
 db_vm_list(db *d, const struct db_vm_filter *f, struct db_page *p, db_vm_row_fn fn, void *arg,
            err *e)
 {
-    if (p->sort < 0 || p->sort >= DB_VM_SORT_COUNT)
-        return err_set(e, ERR_INTERNAL, "bad sort");
-    db_conn *c = db_reader(d, e);
-    DB_STMT s = c ? db_conn_stmt(c, vm_list_sql[p->sort][p->desc], e) : NULL;
+    DB_STMT s = db_page_stmt(d, vm_list_sql, DB_VM_SORT_COUNT, p, e);
     if (!s)
         return -1;
-    bind_text_or_null(s, 1, f->visible);
-    sqlite3_bind_int64(s, 2, f->host_id);
-    sqlite3_bind_int64(s, 3, f->tenant_id);
-    bind_text_or_null(s, 4, f->state);
-    bind_text_or_null(s, 5, f->q);
-    bind_text_or_null(s, 6, f->tag);
-    db_page_bind(s, p, 7);
+    db_store_bind_text_or_null(s, 1, f->visible);
+    vm_filter_bind(s, f, p);
     struct vm_list_ctx ctx = {fn, arg};
     return db_page_step(s, p, vm_list_row, &ctx, e);
 }
@@ -579,33 +500,13 @@ db_vm_list(db *d, const struct db_vm_filter *f, struct db_page *p, db_vm_row_fn 
     "v.tenant_id, 'state', v.state, 'vcpus', v.vcpus, 'memory_mib', v.memory_mib, 'disk_gib', "    \
     "v.disk_gib, 'firmware', v.firmware, 'tags', json(v.tags), 'created_at', v.created_at, "       \
     "'updated_at', v.updated_at))"
-/* `scope`: which VMs the caller may see. Callers of one tenant (the common
- * case) get "v.tenant_id = ?1", which walks index vm_tenant_name in order. */
-#define VM_SCOPE_ANY "(?1 IS NULL OR v.tenant_id IN (SELECT value FROM json_each(?1)))"
-#define VM_SCOPE_ONE "v.tenant_id = ?1"
 #define VM_LIST_JSON(scope, key, cmp, dir)                                                         \
-    "SELECT " VM_ITEM_JSON ", v.id, " key " FROM vm v WHERE " scope                                \
-    " AND (?2 = 0 OR v.host_id = ?2)"                                                              \
-    " AND (?3 < 0 OR ifnull(v.tenant_id, 0) = ?3)"                                                 \
-    " AND (?4 IS NULL OR v.state = ?4)"                                                            \
-    " AND (?5 IS NULL OR instr(lower(v.name), lower(?5)) > 0)"                                     \
-    " AND (?6 IS NULL OR EXISTS (SELECT 1 FROM json_each(v.tags) WHERE value = ?6))"               \
-    " AND (?7 IS NULL OR (" key ", v.id) " cmp " (?7, ?8))"                                        \
-    " ORDER BY " key " " dir ", v.id " dir " LIMIT ?9"
-#define VM_SORT_JSON(scope, key)                                                                   \
-    {                                                                                              \
-        VM_LIST_JSON(scope, key, ">", "ASC"), VM_LIST_JSON(scope, key, "<", "DESC")                \
-    }
-#define VM_SORTS_JSON(scope)                                                                       \
-    {                                                                                              \
-        [DB_VM_SORT_NAME] = VM_SORT_JSON(scope, "v.name COLLATE NOCASE"),                          \
-        [DB_VM_SORT_STATE] = VM_SORT_JSON(scope, "v.state"),                                       \
-        [DB_VM_SORT_CREATED] = VM_SORT_JSON(scope, "ifnull(v.created_at, '')"),                    \
-        [DB_VM_SORT_ID] = VM_SORT_JSON(scope, "printf('%020d', v.id)"),                            \
-    }
+    "SELECT " VM_ITEM_JSON ", v.id, " key " FROM vm v WHERE " scope VM_FILTERS(key, cmp, dir)
+#define VM_LIST_JSON_ANY(key, cmp, dir) VM_LIST_JSON(VM_SCOPE_ANY, key, cmp, dir)
+#define VM_LIST_JSON_ONE(key, cmp, dir) VM_LIST_JSON(VM_SCOPE_ONE, key, cmp, dir)
 
-static const char *const vm_list_json_sql[2][DB_VM_SORT_COUNT][2] = {VM_SORTS_JSON(VM_SCOPE_ANY),
-                                                                     VM_SORTS_JSON(VM_SCOPE_ONE)};
+static const char *const vm_list_json_sql[2][DB_VM_SORT_COUNT][2] = {VM_SORTS(VM_LIST_JSON_ANY),
+                                                                     VM_SORTS(VM_LIST_JSON_ONE)};
 
 /* The tenant of a `visible` list of exactly one ("[42]"), else 0. */
 static int64_t
@@ -629,7 +530,7 @@ static int
 vm_json_row(sqlite3_stmt *s, const char *key, void *arg, err *e)
 {
     struct vm_json_ctx *ctx = arg;
-    const char *j = col_text(s, 0);
+    const char *j = db_store_text(s, 0);
     return ctx->fn(ctx->arg, j, (size_t)sqlite3_column_bytes(s, 0), sqlite3_column_int64(s, 1), key,
                    e);
 }
@@ -638,23 +539,15 @@ int
 db_vm_list_json(db *d, const struct db_vm_filter *f, struct db_page *p, db_vm_json_fn fn, void *arg,
                 err *e)
 {
-    if (p->sort < 0 || p->sort >= DB_VM_SORT_COUNT)
-        return err_set(e, ERR_INTERNAL, "bad sort");
     int64_t tenant = one_tenant(f->visible);
-    db_conn *c = db_reader(d, e);
-    DB_STMT s = c ? db_conn_stmt(c, vm_list_json_sql[tenant > 0][p->sort][p->desc], e) : NULL;
+    DB_STMT s = db_page_stmt(d, vm_list_json_sql[tenant > 0], DB_VM_SORT_COUNT, p, e);
     if (!s)
         return -1;
     if (tenant > 0)
         sqlite3_bind_int64(s, 1, tenant);
     else
-        bind_text_or_null(s, 1, f->visible);
-    sqlite3_bind_int64(s, 2, f->host_id);
-    sqlite3_bind_int64(s, 3, f->tenant_id);
-    bind_text_or_null(s, 4, f->state);
-    bind_text_or_null(s, 5, f->q);
-    bind_text_or_null(s, 6, f->tag);
-    db_page_bind(s, p, 7);
+        db_store_bind_text_or_null(s, 1, f->visible);
+    vm_filter_bind(s, f, p);
     struct vm_json_ctx ctx = {fn, arg};
     return db_page_step(s, p, vm_json_row, &ctx, e);
 }
@@ -678,15 +571,11 @@ int
 db_vm_get(db *d, int64_t id, arena *a, struct db_vm *out, err *e)
 {
     db_conn *c = db_reader(d, e);
-    DB_STMT s = c ? db_conn_stmt(c, "SELECT " VM_COLS VM_FROM " WHERE v.id = ?1", e) : NULL;
+    DB_STMT s =
+        c ? db_store_get(c, "SELECT " VM_COLS VM_FROM " WHERE v.id = ?1", id, e, "No such VM.")
+          : NULL;
     if (!s)
         return -1;
-    sqlite3_bind_int64(s, 1, id);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_DONE)
-        return err_set(e, ERR_NOT_FOUND, "No such VM.");
-    if (rc != SQLITE_ROW)
-        return db_sqlite_err(e, rc);
     vm_row(s, out);
     const char **texts[] = {&out->uuid,      &out->host_name,   &out->name, &out->state,
                             &out->firmware,  &out->domain_type, &out->arch, &out->partition,
@@ -744,12 +633,12 @@ db_vm_fps(db *d, int64_t host_id, struct db_vm_fp **out, size_t *n, err *e)
 static int
 vm_drop(db_conn *c, int64_t id, const char *now, err *e)
 {
-    if (exec_id_text(c,
-                     "INSERT OR REPLACE INTO vm_gone(id, uuid, host_id, name, gone_at) "
-                     "SELECT id, uuid, host_id, name, ?2 FROM vm WHERE id = ?1",
-                     id, now, e) < 0)
+    if (db_store_exec_id_text(c,
+                              "INSERT OR REPLACE INTO vm_gone(id, uuid, host_id, name, gone_at) "
+                              "SELECT id, uuid, host_id, name, ?2 FROM vm WHERE id = ?1",
+                              id, now, e) < 0)
         return -1;
-    return exec_id_text(c, "DELETE FROM vm WHERE id = ?1", id, NULL, e);
+    return db_store_exec_id_text(c, "DELETE FROM vm WHERE id = ?1", id, NULL, e);
 }
 
 /* libvirt names are unique per host, so a cached row of another uuid with
@@ -788,15 +677,15 @@ vm_bind_fields(sqlite3_stmt *s, int64_t host_id, const struct db_vm_row *r, cons
     for (int i = 0; i < 5; i++)
         sqlite3_bind_int64(s, 7 + i, nums[i] < 0 ? 0 : nums[i]);
     sqlite3_bind_text(s, 12, r->firmware ? r->firmware : "bios", -1, SQLITE_STATIC);
-    bind_text_or_null(s, 13, r->domain_type);
-    bind_text_or_null(s, 14, r->arch);
-    bind_text_or_null(s, 15, r->partition);
+    db_store_bind_text_or_null(s, 13, r->domain_type);
+    db_store_bind_text_or_null(s, 14, r->arch);
+    db_store_bind_text_or_null(s, 15, r->partition);
     sqlite3_bind_int(s, 16, r->persistent);
     sqlite3_bind_int(s, 17, r->autostart);
-    bind_text_or_null(s, 18, r->tags);
-    bind_text_or_null(s, 19, r->disks);
-    bind_text_or_null(s, 20, r->nics);
-    bind_text_or_null(s, 21, r->fp);
+    db_store_bind_text_or_null(s, 18, r->tags);
+    db_store_bind_text_or_null(s, 19, r->disks);
+    db_store_bind_text_or_null(s, 20, r->nics);
+    db_store_bind_text_or_null(s, 21, r->fp);
     sqlite3_bind_text(s, 22, now, -1, SQLITE_STATIC);
 }
 
@@ -817,8 +706,7 @@ vm_update(db_conn *c, int64_t id, int64_t host_id, const struct db_vm_row *r, co
         return -1;
     sqlite3_bind_int64(s, 1, id);
     vm_bind_fields(s, host_id, r, now);
-    int rc = sqlite3_step(s);
-    return rc == SQLITE_DONE ? 0 : db_sqlite_err(e, rc);
+    return db_store_done(s, e);
 }
 
 /* A new row: the uuid's old id when it was here before, else one past the
@@ -843,11 +731,10 @@ vm_insert(db_conn *c, int64_t host_id, const struct db_vm_row *r, const char *no
         return -1;
     vm_bind_fields(s, host_id, r, now);
     sqlite3_bind_text(s, 23, r->uuid, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(s);
-    if (rc != SQLITE_DONE)
-        return db_sqlite_err(e, rc);
+    if (db_store_done(s, e) < 0)
+        return -1;
     *id = sqlite3_last_insert_rowid(db_conn_sqlite(c));
-    return exec_id_text(c, "DELETE FROM vm_gone WHERE uuid = ?2", 0, r->uuid, e);
+    return db_store_exec_id_text(c, "DELETE FROM vm_gone WHERE uuid = ?2", 0, r->uuid, e);
 }
 
 enum vm_put_outcome { VM_PUT_SAME, VM_PUT_UPDATED, VM_PUT_INSERTED };
@@ -868,7 +755,8 @@ vm_put_on(db_conn *c, int64_t host_id, const struct db_vm_row *r, const char *no
         if (rc == SQLITE_ROW) {
             exists = true;
             *id = sqlite3_column_int64(s, 0);
-            same = sqlite3_column_int64(s, 1) == host_id && r->fp && !strcmp(col_text(s, 2), r->fp);
+            same = sqlite3_column_int64(s, 1) == host_id && r->fp &&
+                   !strcmp(db_store_text(s, 2), r->fp);
         } else if (rc != SQLITE_DONE) {
             return db_sqlite_err(e, rc);
         }
@@ -972,8 +860,8 @@ db_vm_remove(db *d, int64_t host_id, const char *uuid, struct db_audit *a, err *
 static const char pool_list_sql[] =
     "SELECT p.id, p.host_id, h.name, p.uuid, p.name, ifnull(p.type, ''), p.active, p.autostart, "
     "p.persistent, p.capacity, p.allocation, p.available, p.volumes, p.updated_at, " POOL_KEY
-    " FROM pool p JOIN host h ON h.id = p.host_id WHERE (?1 = 0 OR p.host_id = ?1) AND (?2 IS NULL "
-    "OR (" POOL_KEY ", p.id) > (?2, ?3)) ORDER BY " POOL_KEY ", p.id LIMIT ?4";
+    " FROM pool p JOIN host h ON h.id = p.host_id WHERE (?1 = 0 OR p.host_id = ?1) "
+    "AND " DB_PAGE_KEYSET(POOL_KEY, "p.id", ">", "ASC", 2, 3, 4);
 
 struct pool_list_ctx {
     db_pool_row_fn pool;
@@ -988,10 +876,10 @@ pool_list_row(sqlite3_stmt *s, const char *key, void *arg, err *e)
     struct db_pool p = {
         .id = sqlite3_column_int64(s, 0),
         .host_id = sqlite3_column_int64(s, 1),
-        .host_name = col_text(s, 2),
-        .uuid = col_text(s, 3),
-        .name = col_text(s, 4),
-        .type = col_text(s, 5),
+        .host_name = db_store_text(s, 2),
+        .uuid = db_store_text(s, 3),
+        .name = db_store_text(s, 4),
+        .type = db_store_text(s, 5),
         .active = sqlite3_column_int(s, 6) != 0,
         .autostart = sqlite3_column_int(s, 7) != 0,
         .persistent = sqlite3_column_int(s, 8) != 0,
@@ -999,7 +887,7 @@ pool_list_row(sqlite3_stmt *s, const char *key, void *arg, err *e)
         .allocation = sqlite3_column_int64(s, 10),
         .available = sqlite3_column_int64(s, 11),
         .volumes = sqlite3_column_int64(s, 12),
-        .updated_at = col_text(s, 13),
+        .updated_at = db_store_text(s, 13),
     };
     return ctx->pool(ctx->arg, &p, key, e);
 }
@@ -1021,8 +909,8 @@ db_pool_list(db *d, int64_t host_id, struct db_page *p, db_pool_row_fn fn, void 
 static const char net_list_sql[] =
     "SELECT n.id, n.host_id, h.name, n.uuid, n.name, ifnull(n.bridge, ''), "
     "ifnull(n.forward_mode, ''), n.active, n.autostart, n.persistent, n.updated_at, " NET_KEY
-    " FROM network n JOIN host h ON h.id = n.host_id WHERE (?1 = 0 OR n.host_id = ?1) AND (?2 IS "
-    "NULL OR (" NET_KEY ", n.id) > (?2, ?3)) ORDER BY " NET_KEY ", n.id LIMIT ?4";
+    " FROM network n JOIN host h ON h.id = n.host_id WHERE (?1 = 0 OR n.host_id = ?1) "
+    "AND " DB_PAGE_KEYSET(NET_KEY, "n.id", ">", "ASC", 2, 3, 4);
 
 static int
 net_list_row(sqlite3_stmt *s, const char *key, void *arg, err *e)
@@ -1031,15 +919,15 @@ net_list_row(sqlite3_stmt *s, const char *key, void *arg, err *e)
     struct db_network n = {
         .id = sqlite3_column_int64(s, 0),
         .host_id = sqlite3_column_int64(s, 1),
-        .host_name = col_text(s, 2),
-        .uuid = col_text(s, 3),
-        .name = col_text(s, 4),
-        .bridge = col_text(s, 5),
-        .forward_mode = col_text(s, 6),
+        .host_name = db_store_text(s, 2),
+        .uuid = db_store_text(s, 3),
+        .name = db_store_text(s, 4),
+        .bridge = db_store_text(s, 5),
+        .forward_mode = db_store_text(s, 6),
         .active = sqlite3_column_int(s, 7) != 0,
         .autostart = sqlite3_column_int(s, 8) != 0,
         .persistent = sqlite3_column_int(s, 9) != 0,
-        .updated_at = col_text(s, 10),
+        .updated_at = db_store_text(s, 10),
     };
     return ctx->net(ctx->arg, &n, key, e);
 }
@@ -1080,7 +968,7 @@ cached_fp(db_conn *c, const char *sql, int64_t host_id, const char *uuid, char *
 static int
 volumes_put(db_conn *c, int64_t pool_id, const struct db_pool_row *p, err *e)
 {
-    if (exec_id_text(c, "DELETE FROM volume WHERE pool_id = ?1", pool_id, NULL, e) < 0)
+    if (db_store_exec_id_text(c, "DELETE FROM volume WHERE pool_id = ?1", pool_id, NULL, e) < 0)
         return -1;
     DB_STMT s = db_conn_stmt(c,
                              "INSERT OR REPLACE INTO volume(pool_id, name, path, format, capacity, "
@@ -1093,13 +981,12 @@ volumes_put(db_conn *c, int64_t pool_id, const struct db_pool_row *p, err *e)
         sqlite3_reset(s);
         sqlite3_bind_int64(s, 1, pool_id);
         sqlite3_bind_text(s, 2, v->name ? v->name : "", -1, SQLITE_STATIC);
-        bind_text_or_null(s, 3, v->path);
-        bind_text_or_null(s, 4, v->format);
+        db_store_bind_text_or_null(s, 3, v->path);
+        db_store_bind_text_or_null(s, 4, v->format);
         sqlite3_bind_int64(s, 5, (int64_t)(v->capacity & INT64_MAX));
         sqlite3_bind_int64(s, 6, (int64_t)(v->allocation & INT64_MAX));
-        int rc = sqlite3_step(s);
-        if (rc != SQLITE_DONE)
-            return db_sqlite_err(e, rc);
+        if (db_store_done(s, e) < 0)
+            return -1;
     }
     return 0;
 }
@@ -1129,7 +1016,7 @@ pool_put(db_conn *c, int64_t host_id, const struct db_pool_row *p, const char *n
     sqlite3_bind_int64(s, 1, host_id);
     sqlite3_bind_text(s, 2, p->uuid, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 3, p->name ? p->name : "", -1, SQLITE_STATIC);
-    bind_text_or_null(s, 4, p->type);
+    db_store_bind_text_or_null(s, 4, p->type);
     sqlite3_bind_int(s, 5, p->active);
     sqlite3_bind_int(s, 6, p->autostart);
     sqlite3_bind_int(s, 7, p->persistent);
@@ -1137,7 +1024,7 @@ pool_put(db_conn *c, int64_t host_id, const struct db_pool_row *p, const char *n
     sqlite3_bind_int64(s, 9, (int64_t)(p->allocation & INT64_MAX));
     sqlite3_bind_int64(s, 10, (int64_t)(p->available & INT64_MAX));
     sqlite3_bind_int64(s, 11, (int64_t)p->nvolumes);
-    bind_text_or_null(s, 12, p->fp);
+    db_store_bind_text_or_null(s, 12, p->fp);
     sqlite3_bind_text(s, 13, now, -1, SQLITE_STATIC);
     int rc = sqlite3_step(s);
     if (rc != SQLITE_ROW)
@@ -1172,15 +1059,14 @@ network_put(db_conn *c, int64_t host_id, const struct db_network_row *n, const c
     sqlite3_bind_int64(s, 1, host_id);
     sqlite3_bind_text(s, 2, n->uuid, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 3, n->name ? n->name : "", -1, SQLITE_STATIC);
-    bind_text_or_null(s, 4, n->bridge);
-    bind_text_or_null(s, 5, n->forward_mode);
+    db_store_bind_text_or_null(s, 4, n->bridge);
+    db_store_bind_text_or_null(s, 5, n->forward_mode);
     sqlite3_bind_int(s, 6, n->active);
     sqlite3_bind_int(s, 7, n->autostart);
     sqlite3_bind_int(s, 8, n->persistent);
-    bind_text_or_null(s, 9, n->fp);
+    db_store_bind_text_or_null(s, 9, n->fp);
     sqlite3_bind_text(s, 10, now, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(s);
-    return rc == SQLITE_DONE ? 0 : db_sqlite_err(e, rc);
+    return db_store_done(s, e);
 }
 
 /* A JSON array of the uuids (text owned by the caller, free()). */
@@ -1212,15 +1098,15 @@ pools_networks_put(db_conn *c, const struct db_inv_change *ch, const char *now, 
                                      offsetof(struct db_network_row, uuid));
     if (!pools || !nets)
         return err_set(e, ERR_UNAVAILABLE, "Out of memory.");
-    if (exec_id_text(c,
-                     "DELETE FROM pool WHERE host_id = ?1 AND uuid NOT IN "
-                     "(SELECT value FROM json_each(?2))",
-                     ch->host_id, pools, e) < 0)
+    if (db_store_exec_id_text(c,
+                              "DELETE FROM pool WHERE host_id = ?1 AND uuid NOT IN "
+                              "(SELECT value FROM json_each(?2))",
+                              ch->host_id, pools, e) < 0)
         return -1;
-    return exec_id_text(c,
-                        "DELETE FROM network WHERE host_id = ?1 AND uuid NOT IN "
-                        "(SELECT value FROM json_each(?2))",
-                        ch->host_id, nets, e);
+    return db_store_exec_id_text(c,
+                                 "DELETE FROM network WHERE host_id = ?1 AND uuid NOT IN "
+                                 "(SELECT value FROM json_each(?2))",
+                                 ch->host_id, nets, e);
 }
 
 /* ======================================================================== */
@@ -1242,29 +1128,23 @@ facts_put(db_conn *c, int64_t host_id, const struct db_host_facts *f, const char
     const char *texts[] = {f->hostname,  f->hypervisor, f->arch,
                            f->cpu_model, f->cpu_vendor, f->cpu_features};
     for (int i = 0; i < 6; i++)
-        bind_text_or_null(s, 2 + i, texts[i]);
+        db_store_bind_text_or_null(s, 2 + i, texts[i]);
     int64_t nums[] = {f->cores,      f->threads,         f->sockets,
                       f->memory_mib, f->memory_free_mib, f->libvirt_version};
     for (int i = 0; i < 6; i++)
         bind_int_or_null(s, 8 + i, nums[i]);
     sqlite3_bind_text(s, 14, now, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(s);
-    return rc == SQLITE_DONE ? 0 : db_sqlite_err(e, rc);
+    return db_store_done(s, e);
 }
 
 /* Is the host there, and has it ever been reconciled? */
 static int
 host_known(db_conn *c, int64_t host_id, bool *initial, err *e)
 {
-    DB_STMT s = db_conn_stmt(c, "SELECT reconciled_at IS NULL FROM host WHERE id = ?1", e);
+    DB_STMT s = db_store_get(c, "SELECT reconciled_at IS NULL FROM host WHERE id = ?1", host_id, e,
+                             "No such host.");
     if (!s)
         return -1;
-    sqlite3_bind_int64(s, 1, host_id);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_DONE)
-        return err_set(e, ERR_NOT_FOUND, "No such host.");
-    if (rc != SQLITE_ROW)
-        return db_sqlite_err(e, rc);
     *initial = sqlite3_column_int(s, 0) != 0;
     return 0;
 }
@@ -1275,8 +1155,8 @@ vm_audit(db_conn *c, const char *action, int64_t id, int64_t tenant_id, int64_t 
 {
     char target[40];
     snprintf(target, sizeof(target), "vm/%lld", (long long)id);
-    return audit_system(
-        c, action, target, tenant_id,
+    return db_store_audit_system(
+        c, action, target, tenant_id, "ok",
         json_pack("{s:s,s:s,s:I}", "uuid", uuid, "name", name, "host_id", (json_int_t)host_id), e);
 }
 
@@ -1368,21 +1248,21 @@ inventory_apply(db_conn *c, void *arg, struct db_audit *a, err *e)
         return -1;
     if (!ch->reconciled)
         return 0;
-    if (exec_id_text(c, "UPDATE host SET reconciled_at = ?2, last_seen = ?2 WHERE id = ?1",
-                     ch->host_id, now, e) < 0)
+    if (db_store_exec_id_text(c, "UPDATE host SET reconciled_at = ?2, last_seen = ?2 WHERE id = ?1",
+                              ch->host_id, now, e) < 0)
         return -1;
     /* a tenant the metadata named may have been created since the row was written */
-    if (exec_id_text(c,
-                     "UPDATE vm SET tenant_id = meta_tenant_id WHERE host_id = ?1 AND "
-                     "tenant_id IS NULL AND meta_tenant_id IN (SELECT id FROM tenant)",
-                     ch->host_id, NULL, e) < 0)
+    if (db_store_exec_id_text(c,
+                              "UPDATE vm SET tenant_id = meta_tenant_id WHERE host_id = ?1 AND "
+                              "tenant_id IS NULL AND meta_tenant_id IN (SELECT id FROM tenant)",
+                              ch->host_id, NULL, e) < 0)
         return -1;
     if (!initial)
         return 0;
     char target[40];
     snprintf(target, sizeof(target), "host/%lld", (long long)ch->host_id);
-    return audit_system(c, "host.inventory_imported", target, 0,
-                        json_pack("{s:I}", "vms", (json_int_t)ch->inserted), e);
+    return db_store_audit_system(c, "host.inventory_imported", target, 0, "ok",
+                                 json_pack("{s:I}", "vms", (json_int_t)ch->inserted), e);
 }
 
 int

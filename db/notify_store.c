@@ -8,6 +8,8 @@
 
 #include "autoptr.h"
 #include "db_internal.h"
+#include "page_int.h"
+#include "store_int.h"
 #include "identity.h"
 
 static const char *const event_names[NOTIFY_EVENT_COUNT] = {
@@ -25,24 +27,7 @@ db_notify_event_name(enum notify_event ev)
 enum notify_event
 db_notify_event_find(const char *name)
 {
-    for (int i = 0; name && i < NOTIFY_EVENT_COUNT; i++)
-        if (!strcmp(event_names[i], name))
-            return (enum notify_event)i;
-    return NOTIFY_EVENT_COUNT;
-}
-
-static const char *
-col_text(sqlite3_stmt *s, int i)
-{
-    const unsigned char *t = sqlite3_column_text(s, i);
-    return t ? (const char *)t : "";
-}
-
-static int
-step_done(sqlite3_stmt *s, err *e)
-{
-    int rc = sqlite3_step(s);
-    return rc == SQLITE_DONE ? 0 : db_sqlite_err(e, rc);
+    return (enum notify_event)db_store_name_index(event_names, NOTIFY_EVENT_COUNT, name);
 }
 
 /* ---- emitting (inside a write transaction) ---- */
@@ -76,7 +61,7 @@ notifications_insert(db_conn *c, const struct db_notify_event *ev, const char *b
     sqlite3_bind_int(s, 5, (int)ev->to);
     sqlite3_bind_int64(s, 6, ev->user_id);
     sqlite3_bind_int64(s, 7, ev->except_user);
-    return step_done(s, e);
+    return db_store_done(s, e);
 }
 
 /* The outbox: one delivery per active webhook subscribed to the event and
@@ -99,7 +84,7 @@ deliveries_insert(db_conn *c, enum notify_event ev, int64_t tenant_id, int64_t o
     sqlite3_bind_text(s, 3, now, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 4, tenant_id);
     sqlite3_bind_int64(s, 5, only_webhook);
-    return step_done(s, e);
+    return db_store_done(s, e);
 }
 
 /* {"event", "occurred_at", "tenant_id", "data"} as compact text (malloc'd). */
@@ -148,39 +133,28 @@ db_notify_list(db *d, int64_t user_id, bool unread_only, int64_t before_id, int 
     sqlite3_bind_int64(s, 3, before_id);
     sqlite3_bind_int(s, 4, limit + 1);
     int rc, n = 0;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (n++ == limit) {
-            *more = true;
-            return 0;
-        }
-        struct db_notification row = {sqlite3_column_int64(s, 0),
-                                      col_text(s, 1),
-                                      sqlite3_column_int64(s, 2),
-                                      col_text(s, 3),
-                                      col_text(s, 4),
-                                      col_text(s, 5)};
+    while ((rc = db_page_next(s, limit, &n, more, e)) > 0) {
+        struct db_notification row = {sqlite3_column_int64(s, 0), db_store_text(s, 1),
+                                      sqlite3_column_int64(s, 2), db_store_text(s, 3),
+                                      db_store_text(s, 4),        db_store_text(s, 5)};
         if (fn(arg, &row, e) < 0)
             return -1;
     }
-    return rc == SQLITE_DONE ? 0 : db_sqlite_err(e, rc);
+    return rc;
 }
 
 int
 db_notify_unread(db *d, int64_t user_id, int64_t *n, err *e)
 {
     db_conn *c = db_reader(d, e);
-    DB_STMT s = c ? db_conn_stmt(c,
-                                 "SELECT count(*) FROM notification WHERE user_id = ?1 "
-                                 "AND read_at IS NULL",
-                                 e)
-                  : NULL;
-    if (!s)
+    int64_t count = c ? db_store_count(c,
+                                       "SELECT count(*) FROM notification WHERE user_id = ?1 "
+                                       "AND read_at IS NULL",
+                                       user_id, e)
+                      : -1;
+    if (count < 0)
         return -1;
-    sqlite3_bind_int64(s, 1, user_id);
-    int rc = sqlite3_step(s);
-    if (rc != SQLITE_ROW)
-        return db_sqlite_err(e, rc);
-    *n = sqlite3_column_int64(s, 0);
+    *n = count;
     return 0;
 }
 
@@ -203,7 +177,7 @@ apply_read(db_conn *c, void *arg, struct db_audit *a, err *e)
     sqlite3_bind_int64(s, 1, j->user_id);
     sqlite3_bind_int64(s, 2, j->id);
     sqlite3_bind_text(s, 3, j->now, -1, SQLITE_STATIC);
-    if (step_done(s, e) < 0)
+    if (db_store_done(s, e) < 0)
         return -1;
     j->changed = sqlite3_changes(db_conn_sqlite(c));
     if (j->changed || !j->id)
@@ -282,18 +256,18 @@ static int
 webhook_row(sqlite3_stmt *s, db_webhook_row_fn fn, void *arg, err *e)
 {
     struct db_webhook w = {.id = sqlite3_column_int64(s, 0),
-                           .url = col_text(s, 1),
-                           .events = events_parse(col_text(s, 2)),
+                           .url = db_store_text(s, 1),
+                           .events = events_parse(db_store_text(s, 2)),
                            .tenant_id = sqlite3_column_int64(s, 3),
-                           .description = col_text(s, 4),
+                           .description = db_store_text(s, 4),
                            .active = sqlite3_column_int(s, 5) != 0,
                            .created_by = sqlite3_column_int64(s, 6),
-                           .created_at = col_text(s, 7),
-                           .updated_at = col_text(s, 8),
+                           .created_at = db_store_text(s, 7),
+                           .updated_at = db_store_text(s, 8),
                            .pending = sqlite3_column_int64(s, 9),
                            .delivered = sqlite3_column_int64(s, 10),
                            .failed = sqlite3_column_int64(s, 11),
-                           .last_delivery_at = col_text(s, 12)};
+                           .last_delivery_at = db_store_text(s, 12)};
     return fn(arg, &w, e);
 }
 
@@ -313,29 +287,19 @@ db_webhook_list(db *d, int64_t before_id, int limit, db_webhook_row_fn fn, void 
     sqlite3_bind_int64(s, 1, before_id);
     sqlite3_bind_int(s, 2, limit + 1);
     int rc, n = 0;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (n++ == limit) {
-            *more = true;
-            return 0;
-        }
+    while ((rc = db_page_next(s, limit, &n, more, e)) > 0) {
         if (webhook_row(s, fn, arg, e) < 0)
             return -1;
     }
-    return rc == SQLITE_DONE ? 0 : db_sqlite_err(e, rc);
+    return rc;
 }
 
 static int
 webhook_get_on(db_conn *c, int64_t id, db_webhook_row_fn fn, void *arg, err *e)
 {
-    DB_STMT s = db_conn_stmt(c, WEBHOOK_COLUMNS "WHERE w.id = ?1", e);
+    DB_STMT s = db_store_get(c, WEBHOOK_COLUMNS "WHERE w.id = ?1", id, e, "No such webhook.");
     if (!s)
         return -1;
-    sqlite3_bind_int64(s, 1, id);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_DONE)
-        return err_set(e, ERR_NOT_FOUND, "No such webhook.");
-    if (rc != SQLITE_ROW)
-        return db_sqlite_err(e, rc);
     return webhook_row(s, fn, arg, e);
 }
 
@@ -394,7 +358,7 @@ apply_create(db_conn *c, void *arg, struct db_audit *a, err *e)
     sqlite3_bind_text(s, 5, j->secret, -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 6, j->w->active);
     sqlite3_bind_int64(s, 7, j->w->created_by);
-    if (step_done(s, e) < 0)
+    if (db_store_done(s, e) < 0)
         return -1;
     j->id = sqlite3_last_insert_rowid(db_conn_sqlite(c));
     snprintf(j->target, sizeof(j->target), "webhook/%" PRId64, j->id);
@@ -414,10 +378,8 @@ db_webhook_create(db *d, const struct db_webhook *w, const char *secret, struct 
         json_decref(j.details);
         return err_set(e, ERR_INTERNAL, "out of memory");
     }
-    int rc = db_mutate(d, apply_create, &j, a, e);
+    int rc = db_store_mutate(d, apply_create, &j, a, j.details, e);
     a->target = NULL;
-    a->details = NULL;
-    json_decref(j.details);
     if (rc == 0)
         *id_out = j.id;
     return rc;
@@ -450,7 +412,7 @@ apply_update(db_conn *c, void *arg, struct db_audit *a, err *e)
     sqlite3_bind_int(s, 5, j->ch->active);
     sqlite3_bind_text(s, 6, j->ch->secret, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 7, j->ch->now, -1, SQLITE_STATIC);
-    if (step_done(s, e) < 0)
+    if (db_store_done(s, e) < 0)
         return -1;
     if (sqlite3_changes(db_conn_sqlite(c)) == 0)
         return err_set(e, ERR_NOT_FOUND, "No such webhook.");
@@ -472,10 +434,8 @@ db_webhook_update(db *d, int64_t id, const struct db_webhook_change *ch, struct 
     }
     if (ch->secret) /* that it changed, never the value */
         json_object_set_new(j.details, "secret_rotated", json_true());
-    int rc = db_mutate(d, apply_update, &j, a, e);
+    int rc = db_store_mutate(d, apply_update, &j, a, j.details, e);
     a->target = NULL;
-    a->details = NULL;
-    json_decref(j.details);
     return rc;
 }
 
@@ -486,7 +446,7 @@ apply_delete(db_conn *c, void *arg, struct db_audit *a, err *e)
     if (!s)
         return -1;
     sqlite3_bind_int64(s, 1, *(int64_t *)arg);
-    if (step_done(s, e) < 0)
+    if (db_store_done(s, e) < 0)
         return -1;
     return sqlite3_changes(db_conn_sqlite(c)) ? 0 : err_set(e, ERR_NOT_FOUND, "No such webhook.");
 }
@@ -553,10 +513,8 @@ db_webhook_delivery_state_name(enum db_delivery_state s)
 static enum db_delivery_state
 delivery_state_of(const char *name)
 {
-    for (int i = 0; i < 3; i++)
-        if (!strcmp(name, delivery_states[i]))
-            return (enum db_delivery_state)i;
-    return DB_DELIVERY_PENDING;
+    int i = db_store_name_index(delivery_states, 3, name);
+    return i < 3 ? (enum db_delivery_state)i : DB_DELIVERY_PENDING;
 }
 
 enum { TRIES_SHOWN = 32 };
@@ -585,8 +543,8 @@ tries_read(db_conn *c, int64_t delivery_id, struct tries *out, err *e)
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW && out->n < TRIES_SHOWN) {
         size_t i = out->n++;
-        snprintf(out->at[i], sizeof(out->at[i]), "%s", col_text(s, 0));
-        snprintf(out->error[i], sizeof(out->error[i]), "%s", col_text(s, 2));
+        snprintf(out->at[i], sizeof(out->at[i]), "%s", db_store_text(s, 0));
+        snprintf(out->error[i], sizeof(out->error[i]), "%s", db_store_text(s, 2));
         out->t[i] = (struct db_webhook_attempt){out->at[i], sqlite3_column_int(s, 1), out->error[i],
                                                 sqlite3_column_int64(s, 3)};
     }
@@ -599,15 +557,15 @@ delivery_row(db_conn *c, sqlite3_stmt *s, struct tries *tr, db_webhook_delivery_
 {
     struct db_webhook_delivery dl = {.id = sqlite3_column_int64(s, 0),
                                      .webhook_id = sqlite3_column_int64(s, 1),
-                                     .event = col_text(s, 2),
-                                     .payload = col_text(s, 3),
-                                     .state = delivery_state_of(col_text(s, 4)),
+                                     .event = db_store_text(s, 2),
+                                     .payload = db_store_text(s, 3),
+                                     .state = delivery_state_of(db_store_text(s, 4)),
                                      .attempts = sqlite3_column_int(s, 5),
-                                     .next_attempt_at = col_text(s, 6),
+                                     .next_attempt_at = db_store_text(s, 6),
                                      .last_status = sqlite3_column_int(s, 7),
-                                     .last_error = col_text(s, 8),
-                                     .created_at = col_text(s, 9),
-                                     .finished_at = col_text(s, 10)};
+                                     .last_error = db_store_text(s, 8),
+                                     .created_at = db_store_text(s, 9),
+                                     .finished_at = db_store_text(s, 10)};
     if (tries_read(c, dl.id, tr, e) < 0)
         return -1;
     dl.tries = tr->t;
@@ -651,15 +609,11 @@ db_webhook_deliveries(db *d, int64_t webhook_id, int64_t before_id, int limit,
     sqlite3_bind_int64(s, 2, before_id);
     sqlite3_bind_int(s, 3, limit + 1);
     int rc, n = 0;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (n++ == limit) {
-            *more = true;
-            return 0;
-        }
+    while ((rc = db_page_next(s, limit, &n, more, e)) > 0) {
         if (delivery_row(c, s, tr, fn, arg, e) < 0)
             return -1;
     }
-    return rc == SQLITE_DONE ? 0 : db_sqlite_err(e, rc);
+    return rc;
 }
 
 /* ---- the worker's side ---- */
@@ -682,12 +636,9 @@ db_webhook_due(db *d, const char *now, int max, db_webhook_job_fn fn, void *arg,
     sqlite3_bind_int(s, 2, max);
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        struct db_webhook_job j = {sqlite3_column_int64(s, 0),
-                                   sqlite3_column_int64(s, 1),
-                                   col_text(s, 2),
-                                   col_text(s, 3),
-                                   col_text(s, 4),
-                                   col_text(s, 5),
+        struct db_webhook_job j = {sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1),
+                                   db_store_text(s, 2),        db_store_text(s, 3),
+                                   db_store_text(s, 4),        db_store_text(s, 5),
                                    sqlite3_column_int(s, 6)};
         if (fn(arg, &j, e) < 0)
             return -1;
@@ -714,7 +665,7 @@ apply_record(db_conn *c, void *arg, struct db_audit *a, err *e)
     sqlite3_bind_text(u, 4, r->error, -1, SQLITE_STATIC);
     sqlite3_bind_text(u, 5, done ? NULL : r->next_attempt_at, -1, SQLITE_STATIC);
     sqlite3_bind_text(u, 6, done ? r->at : NULL, -1, SQLITE_STATIC);
-    if (step_done(u, e) < 0)
+    if (db_store_done(u, e) < 0)
         return -1;
     if (sqlite3_changes(db_conn_sqlite(c)) == 0)
         return err_set(e, ERR_NOT_FOUND, "No such pending delivery.");
@@ -729,7 +680,7 @@ apply_record(db_conn *c, void *arg, struct db_audit *a, err *e)
     sqlite3_bind_int(s, 3, r->status);
     sqlite3_bind_text(s, 4, r->error, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 5, r->duration_ms);
-    return step_done(s, e);
+    return db_store_done(s, e);
 }
 
 int

@@ -9,6 +9,8 @@
 
 #include "autoptr.h"
 #include "db_internal.h"
+#include "page_int.h"
+#include "store_int.h"
 #include "notify.h"
 
 static const char *const state_names[DB_QREQ_STATE_COUNT] = {
@@ -25,24 +27,7 @@ db_quota_request_state_name(enum db_qreq_state s)
 enum db_qreq_state
 db_quota_request_state_find(const char *name)
 {
-    for (int i = 0; name && i < DB_QREQ_STATE_COUNT; i++)
-        if (!strcmp(state_names[i], name))
-            return (enum db_qreq_state)i;
-    return DB_QREQ_STATE_COUNT;
-}
-
-static const char *
-col_text(sqlite3_stmt *s, int i)
-{
-    const unsigned char *t = sqlite3_column_text(s, i);
-    return t ? (const char *)t : "";
-}
-
-static int
-step_done(sqlite3_stmt *s, err *e)
-{
-    int rc = sqlite3_step(s);
-    return rc == SQLITE_DONE ? 0 : db_sqlite_err(e, rc);
+    return (enum db_qreq_state)db_store_name_index(state_names, DB_QREQ_STATE_COUNT, name);
 }
 
 /* ---- amounts: stored as {"<quota column>": stored value} ---- */
@@ -133,7 +118,7 @@ limits_read(db_conn *c, int64_t tenant_id, struct quota_limits *out, err *e)
     sqlite3_bind_int64(s, 1, tenant_id);
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        enum quota_res r = res_by_column(col_text(s, 0));
+        enum quota_res r = res_by_column(db_store_text(s, 0));
         if (r != QUOTA_RES_COUNT)
             out->v[r] = sqlite3_column_int64(s, 1);
     }
@@ -161,7 +146,7 @@ limits_write(db_conn *c, int64_t tenant_id, const struct quota_limits *before,
         sqlite3_bind_text(s, 2, db_quota_res((enum quota_res)r)->column, -1, SQLITE_STATIC);
         sqlite3_bind_int64(s, 3, after->v[r]);
         sqlite3_bind_text(s, 4, now, -1, SQLITE_STATIC);
-        if (step_done(s, e) < 0)
+        if (db_store_done(s, e) < 0)
             return -1;
     }
     return 0;
@@ -297,29 +282,29 @@ qreq_row(sqlite3_stmt *s, db_quota_request_row_fn fn, void *arg, err *e)
 {
     struct db_quota_request q = {.id = sqlite3_column_int64(s, 0),
                                  .tenant_id = sqlite3_column_int64(s, 1),
-                                 .state = db_quota_request_state_find(col_text(s, 2)),
-                                 .by_target = *col_text(s, 4) != '\0',
-                                 .justification = col_text(s, 5),
-                                 .ends_at = col_text(s, 6),
+                                 .state = db_quota_request_state_find(db_store_text(s, 2)),
+                                 .by_target = *db_store_text(s, 4) != '\0',
+                                 .justification = db_store_text(s, 5),
+                                 .ends_at = db_store_text(s, 6),
                                  .requested_by = sqlite3_column_int64(s, 7),
-                                 .requested_login = col_text(s, 8),
+                                 .requested_login = db_store_text(s, 8),
                                  .decided_by = sqlite3_column_int64(s, 9),
-                                 .decided_login = col_text(s, 10),
-                                 .reason = col_text(s, 11),
-                                 .has_grant = *col_text(s, 12) != '\0',
-                                 .grant_expires_at = col_text(s, 14),
-                                 .reverted_at = col_text(s, 16),
-                                 .decision_context = col_text(s, 17),
-                                 .created_at = col_text(s, 18),
-                                 .decided_at = col_text(s, 19),
-                                 .tenant_slug = col_text(s, 20)};
+                                 .decided_login = db_store_text(s, 10),
+                                 .reason = db_store_text(s, 11),
+                                 .has_grant = *db_store_text(s, 12) != '\0',
+                                 .grant_expires_at = db_store_text(s, 14),
+                                 .reverted_at = db_store_text(s, 16),
+                                 .decision_context = db_store_text(s, 17),
+                                 .created_at = db_store_text(s, 18),
+                                 .decided_at = db_store_text(s, 19),
+                                 .tenant_slug = db_store_text(s, 20)};
     if (q.state == DB_QREQ_STATE_COUNT)
         q.state = DB_QREQ_PENDING;
-    amounts_parse(col_text(s, 3), &q.deltas);
-    amounts_parse(col_text(s, 4), &q.targets);
-    amounts_parse(col_text(s, 12), &q.granted);
-    amounts_parse(col_text(s, 13), &q.applied);
-    amounts_parse(col_text(s, 15), &q.reverted);
+    amounts_parse(db_store_text(s, 3), &q.deltas);
+    amounts_parse(db_store_text(s, 4), &q.targets);
+    amounts_parse(db_store_text(s, 12), &q.granted);
+    amounts_parse(db_store_text(s, 13), &q.applied);
+    amounts_parse(db_store_text(s, 15), &q.reverted);
     return fn(arg, &q, e);
 }
 
@@ -327,15 +312,10 @@ int
 db_quota_request_get(db *d, int64_t id, db_quota_request_row_fn fn, void *arg, err *e)
 {
     db_conn *c = db_reader(d, e);
-    DB_STMT s = c ? db_conn_stmt(c, QREQ_COLUMNS "WHERE r.id = ?1", e) : NULL;
+    DB_STMT s =
+        c ? db_store_get(c, QREQ_COLUMNS "WHERE r.id = ?1", id, e, "No such quota request.") : NULL;
     if (!s)
         return -1;
-    sqlite3_bind_int64(s, 1, id);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_DONE)
-        return err_set(e, ERR_NOT_FOUND, "No such quota request.");
-    if (rc != SQLITE_ROW)
-        return db_sqlite_err(e, rc);
     return qreq_row(s, fn, arg, e);
 }
 
@@ -362,15 +342,11 @@ db_quota_request_list(db *d, struct db_quota_request_filter *f, db_quota_request
     sqlite3_bind_int64(s, 4, f->before_id);
     sqlite3_bind_int(s, 5, f->limit + 1);
     int rc, n = 0;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (n++ == f->limit) {
-            f->more = true;
-            return 0;
-        }
+    while ((rc = db_page_next(s, f->limit, &n, &f->more, e)) > 0) {
         if (qreq_row(s, fn, arg, e) < 0)
             return -1;
     }
-    return rc == SQLITE_DONE ? 0 : db_sqlite_err(e, rc);
+    return rc;
 }
 
 /* ---- what a change needs to know of a request ---- */
@@ -386,29 +362,23 @@ struct qrow {
 static int
 qrow_load(db_conn *c, int64_t id, struct qrow *q, err *e)
 {
-    DB_STMT s = db_conn_stmt(c,
+    DB_STMT s = db_store_get(c,
                              "SELECT r.tenant_id, r.state, ifnull(r.requested_by, 0), r.deltas, "
                              "ifnull(r.applied, ''), ifnull(r.ends_at, ''), "
                              "ifnull(r.grant_expires_at, ''), t.slug FROM quota_request r "
                              "JOIN tenant t ON t.id = r.tenant_id WHERE r.id = ?1",
-                             e);
+                             id, e, "No such quota request.");
     if (!s)
         return -1;
-    sqlite3_bind_int64(s, 1, id);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_DONE)
-        return err_set(e, ERR_NOT_FOUND, "No such quota request.");
-    if (rc != SQLITE_ROW)
-        return db_sqlite_err(e, rc);
     q->id = id;
     q->tenant_id = sqlite3_column_int64(s, 0);
-    q->state = db_quota_request_state_find(col_text(s, 1));
+    q->state = db_quota_request_state_find(db_store_text(s, 1));
     q->requested_by = sqlite3_column_int64(s, 2);
-    amounts_parse(col_text(s, 3), &q->deltas);
-    amounts_parse(col_text(s, 4), &q->applied);
-    snprintf(q->ends_at, sizeof(q->ends_at), "%s", col_text(s, 5));
-    snprintf(q->grant_expires_at, sizeof(q->grant_expires_at), "%s", col_text(s, 6));
-    snprintf(q->slug, sizeof(q->slug), "%s", col_text(s, 7));
+    amounts_parse(db_store_text(s, 3), &q->deltas);
+    amounts_parse(db_store_text(s, 4), &q->applied);
+    snprintf(q->ends_at, sizeof(q->ends_at), "%s", db_store_text(s, 5));
+    snprintf(q->grant_expires_at, sizeof(q->grant_expires_at), "%s", db_store_text(s, 6));
+    snprintf(q->slug, sizeof(q->slug), "%s", db_store_text(s, 7));
     return 0;
 }
 
@@ -503,7 +473,7 @@ create_insert(db_conn *c, struct create_job *j, err *e)
     sqlite3_bind_int64(s, 6, q->requested_by);
     sqlite3_bind_text(s, 7, q->requested_login ? q->requested_login : "", -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 8, q->now, -1, SQLITE_STATIC);
-    if (step_done(s, e) < 0)
+    if (db_store_done(s, e) < 0)
         return -1;
     j->id = sqlite3_last_insert_rowid(db_conn_sqlite(c));
     return 0;
@@ -581,7 +551,7 @@ apply_withdraw(db_conn *c, void *arg, struct db_audit *a, err *e)
         return -1;
     sqlite3_bind_int64(s, 1, j->id);
     sqlite3_bind_text(s, 2, j->now, -1, SQLITE_STATIC);
-    if (step_done(s, e) < 0)
+    if (db_store_done(s, e) < 0)
         return -1;
     char msg[120];
     snprintf(msg, sizeof(msg), "Quota request #%" PRId64 " was withdrawn by its requester.", j->id);
@@ -703,7 +673,7 @@ decide_update(db_conn *c, struct decide_job *j, err *e)
     sqlite3_bind_text(s, 8, dec->approve ? j->expires : NULL, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 9, context, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 10, dec->now, -1, SQLITE_STATIC);
-    if (step_done(s, e) < 0)
+    if (db_store_done(s, e) < 0)
         return -1;
     /* the state was checked in this transaction; a miss here is a bug */
     return sqlite3_changes(db_conn_sqlite(c)) ? 0 : not_pending(e, &j->q);
@@ -850,7 +820,7 @@ expire_update(db_conn *c, struct expire_job *j, err *e)
     sqlite3_bind_int64(s, 1, j->id);
     sqlite3_bind_text(s, 2, reverted, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 3, j->now, -1, SQLITE_STATIC);
-    return step_done(s, e);
+    return db_store_done(s, e);
 }
 
 static int

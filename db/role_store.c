@@ -7,7 +7,9 @@
 #include <string.h>
 
 #include "autoptr.h"
+#include "page_int.h"
 #include "roles.h"
+#include "store_int.h"
 
 /* Copies a probe's error into e; returns -1. */
 static int
@@ -216,12 +218,9 @@ db_last_admin(db_conn *c, int64_t user_id, bool *last, err *e)
     " FROM role_permission WHERE role_id = r.id), r.created_at"
 
 #define ROLE_LIST(key, cmp, dir)                                                                   \
-    "SELECT " ROLE_COLS ", " key " FROM role r WHERE (?1 IS NULL OR (" key ", r.id) " cmp          \
-    " (?1, ?2)) ORDER BY " key " " dir ", r.id " dir " LIMIT ?3"
-#define ROLE_SORT(key)                                                                             \
-    {                                                                                              \
-        ROLE_LIST(key, ">", "ASC"), ROLE_LIST(key, "<", "DESC")                                    \
-    }
+    "SELECT " ROLE_COLS ", " key                                                                   \
+    " FROM role r WHERE " DB_PAGE_KEYSET(key, "r.id", cmp, dir, 1, 2, 3)
+#define ROLE_SORT(key) DB_PAGE_SORT(ROLE_LIST, key)
 
 static const char *const role_list_sql[DB_ROLE_SORT_COUNT][2] = {
     [DB_ROLE_SORT_NAME] = ROLE_SORT("r.name"),
@@ -257,12 +256,7 @@ role_list_row(sqlite3_stmt *s, const char *key, void *arg, err *e)
 int
 db_role_list(db *d, struct db_page *p, db_role_row_fn fn, void *arg, err *e)
 {
-    if (p->sort < 0 || p->sort >= DB_ROLE_SORT_COUNT)
-        return err_set(e, ERR_INTERNAL, "bad sort");
-    db_conn *c = db_reader(d, e);
-    if (!c)
-        return -1;
-    DB_STMT s = db_conn_stmt(c, role_list_sql[p->sort][p->desc], e);
+    DB_STMT s = db_page_stmt(d, role_list_sql, DB_ROLE_SORT_COUNT, p, e);
     if (!s)
         return -1;
     db_page_bind(s, p, 1);
@@ -282,11 +276,8 @@ role_get_on(db_conn *c, int64_t id, const char *name, struct db_role *out, err *
         sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
     else
         sqlite3_bind_int64(s, 1, id);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_DONE)
-        return err_set(e, ERR_NOT_FOUND, "No such role.");
-    if (rc != SQLITE_ROW)
-        return db_sqlite_err(e, rc);
+    if (db_store_row(s, e, "No such role.") < 0)
+        return -1;
     role_row(s, out);
     return 0;
 }
@@ -311,13 +302,8 @@ static int
 role_set_perms(db_conn *c, int64_t id, perm_set perms, err *e)
 {
     db_conn_identity_changed(c); /* role_permission is WITHOUT ROWID: no update hook */
-    DB_STMT del = db_conn_stmt(c, "DELETE FROM role_permission WHERE role_id = ?1", e);
-    if (!del)
+    if (db_store_exec_id_text(c, "DELETE FROM role_permission WHERE role_id = ?1", id, NULL, e) < 0)
         return -1;
-    sqlite3_bind_int64(del, 1, id);
-    int rc = sqlite3_step(del);
-    if (rc != SQLITE_DONE)
-        return db_sqlite_err(e, rc);
     DB_STMT ins =
         db_conn_stmt(c, "INSERT INTO role_permission(role_id, permission) VALUES (?1, ?2)", e);
     if (!ins)
@@ -328,8 +314,8 @@ role_set_perms(db_conn *c, int64_t id, perm_set perms, err *e)
         sqlite3_reset(ins);
         sqlite3_bind_int64(ins, 1, id);
         sqlite3_bind_text(ins, 2, perm_name((enum perm)p), -1, SQLITE_STATIC);
-        if ((rc = sqlite3_step(ins)) != SQLITE_DONE)
-            return db_sqlite_err(e, rc);
+        if (db_store_done(ins, e) < 0)
+            return -1;
     }
     return 0;
 }
@@ -440,9 +426,8 @@ role_create_apply(db_conn *c, void *arg, struct db_audit *a, err *e)
         return -1;
     sqlite3_bind_text(s, 1, j->name, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 2, j->description ? j->description : "", -1, SQLITE_STATIC);
-    int rc = sqlite3_step(s);
-    if (rc != SQLITE_DONE)
-        return db_sqlite_err(e, rc);
+    if (db_store_done(s, e) < 0)
+        return -1;
     j->id = sqlite3_last_insert_rowid(db_conn_sqlite(c));
     if (role_set_perms(c, j->id, j->perms, e) < 0)
         return -1;
@@ -459,10 +444,7 @@ db_role_create(db *d, const char *name, const char *description, perm_set perms,
     json_t *details =
         json_pack("{s:s,s:s,s:o}", "name", name, "description", description ? description : "",
                   "permissions", perm_set_to_json(perms));
-    a->details = details;
-    int rc = db_mutate(d, role_create_apply, &j, a, e);
-    a->details = NULL;
-    json_decref(details);
+    int rc = db_store_mutate(d, role_create_apply, &j, a, details, e);
     if (rc == 0 && id_out)
         *id_out = j.id;
     return rc;
@@ -471,13 +453,8 @@ db_role_create(db *d, const char *name, const char *description, perm_set perms,
 static void
 role_details(json_t *details, const struct db_role *old, const struct role_job *j)
 {
-    if (j->name && strcmp(old->name, j->name))
-        json_object_set_new(details, "name",
-                            json_pack("{s:s,s:s}", "before", old->name, "after", j->name));
-    if (j->description && strcmp(old->description, j->description))
-        json_object_set_new(
-            details, "description",
-            json_pack("{s:s,s:s}", "before", old->description, "after", j->description));
+    db_store_detail_change(details, "name", old->name, j->name);
+    db_store_detail_change(details, "description", old->description, j->description);
     if (j->set_perms && old->perms != j->perms)
         json_object_set_new(details, "permissions",
                             json_pack("{s:o,s:o}", "before", perm_set_to_json(old->perms), "after",
@@ -506,9 +483,8 @@ role_update_apply(db_conn *c, void *arg, struct db_audit *a, err *e)
     sqlite3_bind_int64(s, 1, j->id);
     sqlite3_bind_text(s, 2, j->name, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 3, j->description, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(s);
-    if (rc != SQLITE_DONE)
-        return db_sqlite_err(e, rc);
+    if (db_store_done(s, e) < 0)
+        return -1;
     if (j->set_perms && role_set_perms(c, j->id, j->perms, e) < 0)
         return -1;
     role_details(j->details, &old, j);
@@ -529,10 +505,7 @@ db_role_update(db *d, int64_t id, const char *name, const char *description, boo
                          .details = json_object()};
     snprintf(j.target, sizeof(j.target), "role/%lld", (long long)id);
     a->target = j.target;
-    int rc = db_mutate(d, role_update_apply, &j, a, e);
-    a->details = NULL;
-    json_decref(j.details);
-    return rc;
+    return db_store_mutate(d, role_update_apply, &j, a, j.details, e);
 }
 
 static int
@@ -552,13 +525,8 @@ role_delete_apply(db_conn *c, void *arg, struct db_audit *a, err *e)
     if (uses)
         return db_conflict(e, NULL, "Role '%s' is bound %lld time(s); remove its bindings first.",
                            old.name, (long long)uses);
-    DB_STMT s = db_conn_stmt(c, "DELETE FROM role WHERE id = ?1", e);
-    if (!s)
+    if (db_store_exec_id_text(c, "DELETE FROM role WHERE id = ?1", j->id, NULL, e) < 0)
         return -1;
-    sqlite3_bind_int64(s, 1, j->id);
-    int rc = sqlite3_step(s);
-    if (rc != SQLITE_DONE)
-        return db_sqlite_err(e, rc);
     json_object_set_new(j->details, "name", json_string(old.name));
     json_object_set_new(j->details, "permissions", perm_set_to_json(old.perms));
     a->details = j->details;
@@ -571,10 +539,7 @@ db_role_delete(db *d, int64_t id, struct db_audit *a, err *e)
     struct role_job j = {.id = id, .details = json_object()};
     snprintf(j.target, sizeof(j.target), "role/%lld", (long long)id);
     a->target = j.target;
-    int rc = db_mutate(d, role_delete_apply, &j, a, e);
-    a->details = NULL;
-    json_decref(j.details);
-    return rc;
+    return db_store_mutate(d, role_delete_apply, &j, a, j.details, e);
 }
 
 /* ---- role bindings ---- */
@@ -588,12 +553,10 @@ db_role_delete(db *d, int64_t id, struct db_audit *a, err *e)
     " WHERE (?1 IS NULL OR b.tenant_id IN (SELECT value FROM json_each(?1)))"                      \
     " AND (?2 IS NULL OR b.subject_kind = ?2) AND (?3 = 0 OR b.subject_id = ?3)"                   \
     " AND (?4 = 0 OR b.role_id = ?4) AND (?5 < 0 OR ifnull(b.tenant_id, 0) = ?5)"                  \
-    " AND (?6 IS NULL OR (" key ", b.id) " cmp " (?6, ?7))"                                        \
-    " ORDER BY " key " " dir ", b.id " dir " LIMIT ?8"
+    " AND " DB_PAGE_KEYSET(key, "b.id", cmp, dir, 6, 7, 8)
 
 static const char *const binding_list_sql[DB_BINDING_SORT_COUNT][2] = {
-    [DB_BINDING_SORT_ID] = {BINDING_LIST("printf('%020d', b.id)", ">", "ASC"),
-                            BINDING_LIST("printf('%020d', b.id)", "<", "DESC")},
+    [DB_BINDING_SORT_ID] = DB_PAGE_SORT(BINDING_LIST, "printf('%020d', b.id)"),
 };
 
 static void
@@ -627,12 +590,7 @@ int
 db_binding_list(db *d, const struct db_binding_filter *f, struct db_page *p, db_binding_row_fn fn,
                 void *arg, err *e)
 {
-    if (p->sort < 0 || p->sort >= DB_BINDING_SORT_COUNT)
-        return err_set(e, ERR_INTERNAL, "bad sort");
-    db_conn *c = db_reader(d, e);
-    if (!c)
-        return -1;
-    DB_STMT s = db_conn_stmt(c, binding_list_sql[p->sort][p->desc], e);
+    DB_STMT s = db_page_stmt(d, binding_list_sql, DB_BINDING_SORT_COUNT, p, e);
     if (!s)
         return -1;
     sqlite3_bind_text(s, 1, f->visible, -1, SQLITE_STATIC);
@@ -648,18 +606,12 @@ db_binding_list(db *d, const struct db_binding_filter *f, struct db_page *p, db_
 static int
 binding_get_on(db_conn *c, int64_t id, struct db_binding *out, err *e)
 {
-    DB_STMT s = db_conn_stmt(c,
+    DB_STMT s = db_store_get(c,
                              "SELECT " BINDING_COLS " FROM role_binding b JOIN role r"
                              " ON r.id = b.role_id WHERE b.id = ?1",
-                             e);
+                             id, e, "No such role binding.");
     if (!s)
         return -1;
-    sqlite3_bind_int64(s, 1, id);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_DONE)
-        return err_set(e, ERR_NOT_FOUND, "No such role binding.");
-    if (rc != SQLITE_ROW)
-        return db_sqlite_err(e, rc);
     binding_row(s, out);
     return 0;
 }
@@ -769,9 +721,8 @@ binding_insert(db_conn *c, const struct db_binding_req *q, int64_t role_id, int6
     sqlite3_bind_int64(s, 2, q->subject_id);
     sqlite3_bind_int64(s, 3, role_id);
     sqlite3_bind_int64(s, 4, q->tenant_id);
-    int rc = sqlite3_step(s);
-    if (rc != SQLITE_DONE)
-        return db_sqlite_err(e, rc);
+    if (db_store_done(s, e) < 0)
+        return -1;
     *id = sqlite3_last_insert_rowid(db_conn_sqlite(c));
     return 0;
 }
@@ -820,9 +771,7 @@ static int
 binding_create_run(db *d, struct binding_job *j, struct db_audit *a, int64_t *id_out, err *e)
 {
     j->details = json_object();
-    int rc = db_mutate(d, binding_create_apply, j, a, e);
-    a->details = NULL;
-    json_decref(j->details);
+    int rc = db_store_mutate(d, binding_create_apply, j, a, j->details, e);
     if (rc == 0 && id_out)
         *id_out = j->id;
     return rc;
@@ -874,13 +823,8 @@ binding_delete_apply(db_conn *c, void *arg, struct db_audit *a, err *e)
                        "You cannot remove this binding of role '%s': it needs role.admin and every "
                        "permission of the role in its scope.",
                        b.role);
-    DB_STMT s = db_conn_stmt(c, "DELETE FROM role_binding WHERE id = ?1", e);
-    if (!s)
+    if (db_store_exec_id_text(c, "DELETE FROM role_binding WHERE id = ?1", j->id, NULL, e) < 0)
         return -1;
-    sqlite3_bind_int64(s, 1, j->id);
-    int rc = sqlite3_step(s);
-    if (rc != SQLITE_DONE)
-        return db_sqlite_err(e, rc);
     binding_details(j->details, b.subject_kind, b.subject_id, b.role, b.tenant_id);
     a->details = j->details;
     return 0;
@@ -894,8 +838,5 @@ db_binding_delete(db *d, int64_t id, const struct db_actor *actor, struct db_aud
     struct binding_job j = {.id = id, .actor = actor, .details = json_object()};
     snprintf(j.target, sizeof(j.target), "role_binding/%lld", (long long)id);
     a->target = j.target;
-    int rc = db_mutate(d, binding_delete_apply, &j, a, e);
-    a->details = NULL;
-    json_decref(j.details);
-    return rc;
+    return db_store_mutate(d, binding_delete_apply, &j, a, j.details, e);
 }

@@ -1,5 +1,8 @@
 /* task store: rows of the `task` table and the audit rows of their states. */
 #include "db_internal.h"
+#include "identity.h" /* db_row_text */
+#include "page_int.h"
+#include "store_int.h"
 #include "task_store.h"
 
 #include <stdio.h>
@@ -21,13 +24,11 @@ db_task_state_name(enum db_task_state s)
 int
 db_task_state_parse(const char *name, enum db_task_state *out)
 {
-    for (int i = 0; name && i < DB_TASK_STATE_COUNT; i++) {
-        if (!strcmp(name, state_names[i])) {
-            *out = (enum db_task_state)i;
-            return 0;
-        }
-    }
-    return -1;
+    int i = db_store_name_index(state_names, DB_TASK_STATE_COUNT, name);
+    if (i == DB_TASK_STATE_COUNT)
+        return -1;
+    *out = (enum db_task_state)i;
+    return 0;
 }
 
 bool
@@ -43,28 +44,12 @@ db_task_now(char *buf, size_t n)
 }
 
 static void
-bind_text_or_null(sqlite3_stmt *s, int i, const char *v)
-{
-    if (v && *v)
-        sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(s, i);
-}
-
-static void
 bind_id_or_null(sqlite3_stmt *s, int i, int64_t v)
 {
     if (v)
         sqlite3_bind_int64(s, i, v);
     else
         sqlite3_bind_null(s, i);
-}
-
-static void
-copy_text(char *dst, size_t n, sqlite3_stmt *s, int col)
-{
-    const unsigned char *t = sqlite3_column_text(s, col);
-    snprintf(dst, n, "%s", t ? (const char *)t : "");
 }
 
 #define TASK_COLUMNS                                                                               \
@@ -76,17 +61,17 @@ task_from_row(sqlite3_stmt *s, struct db_task *t)
 {
     memset(t, 0, sizeof(*t));
     t->id = sqlite3_column_int64(s, 0);
-    copy_text(t->kind, sizeof(t->kind), s, 1);
-    copy_text(t->target, sizeof(t->target), s, 2);
+    db_row_text(s, 1, t->kind, sizeof(t->kind));
+    db_row_text(s, 2, t->target, sizeof(t->target));
     t->tenant_id = sqlite3_column_int64(s, 3);
     if (db_task_state_parse((const char *)sqlite3_column_text(s, 4), &t->state) < 0)
         t->state = DB_TASK_FAILED; /* the CHECK constraint makes this unreachable */
     t->progress = sqlite3_column_int(s, 5);
-    copy_text(t->error, sizeof(t->error), s, 6);
+    db_row_text(s, 6, t->error, sizeof(t->error));
     t->created_by = sqlite3_column_int64(s, 7);
-    copy_text(t->created_at, sizeof(t->created_at), s, 8);
-    copy_text(t->started_at, sizeof(t->started_at), s, 9);
-    copy_text(t->finished_at, sizeof(t->finished_at), s, 10);
+    db_row_text(s, 8, t->created_at, sizeof(t->created_at));
+    db_row_text(s, 9, t->started_at, sizeof(t->started_at));
+    db_row_text(s, 10, t->finished_at, sizeof(t->finished_at));
 }
 
 /* ---- insert ---- */
@@ -108,13 +93,12 @@ apply_insert(db_conn *c, void *arg, struct db_audit *a, err *e)
     if (!s)
         return -1;
     sqlite3_bind_text(s, 1, t->kind, -1, SQLITE_STATIC);
-    bind_text_or_null(s, 2, t->target);
+    db_store_bind_text_or_null(s, 2, t->target);
     bind_id_or_null(s, 3, t->tenant_id);
     bind_id_or_null(s, 4, t->created_by);
     sqlite3_bind_text(s, 5, t->created_at, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(s);
-    if (rc != SQLITE_DONE)
-        return db_sqlite_err(e, rc);
+    if (db_store_done(s, e) < 0)
+        return -1;
     t->id = sqlite3_last_insert_rowid(db_conn_sqlite(c));
     /* the caller's details stay untouched: the row gets a copy with the id */
     in->details = a->details ? json_deep_copy(a->details) : json_object();
@@ -160,9 +144,8 @@ apply_running(db_conn *c, void *arg, struct db_audit *a, err *e)
         return -1;
     sqlite3_bind_int64(s, 1, r->id);
     sqlite3_bind_text(s, 2, r->started_at, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(s);
-    if (rc != SQLITE_DONE)
-        return db_sqlite_err(e, rc);
+    if (db_store_done(s, e) < 0)
+        return -1;
     if (sqlite3_changes(db_conn_sqlite(c)) != 1)
         return err_set(e, ERR_CONFLICT, "The task is not queued any more.");
     return 0;
@@ -191,9 +174,8 @@ apply_progress(db_conn *c, void *arg, struct db_audit *a, err *e)
             return -1;
         sqlite3_bind_int64(s, 1, pr->p[i].id);
         sqlite3_bind_int(s, 2, pr->p[i].progress);
-        int rc = sqlite3_step(s);
-        if (rc != SQLITE_DONE)
-            return db_sqlite_err(e, rc);
+        if (db_store_done(s, e) < 0)
+            return -1;
     }
     return 0;
 }
@@ -220,15 +202,9 @@ struct finish {
 static int
 finish_refused(db_conn *c, int64_t id, err *e)
 {
-    DB_STMT s = db_conn_stmt(c, "SELECT state FROM task WHERE id = ?1", e);
+    DB_STMT s = db_store_get(c, "SELECT state FROM task WHERE id = ?1", id, e, "No such task.");
     if (!s)
         return -1;
-    sqlite3_bind_int64(s, 1, id);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_DONE)
-        return err_set(e, ERR_NOT_FOUND, "No such task.");
-    if (rc != SQLITE_ROW)
-        return db_sqlite_err(e, rc);
     return err_set(e, ERR_CONFLICT, "The task has already finished.");
 }
 
@@ -245,11 +221,10 @@ apply_finish(db_conn *c, void *arg, struct db_audit *a, err *e)
     sqlite3_bind_int64(s, 1, f->id);
     sqlite3_bind_text(s, 2, db_task_state_name(f->state), -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 3, f->progress);
-    bind_text_or_null(s, 4, f->error);
+    db_store_bind_text_or_null(s, 4, f->error);
     sqlite3_bind_text(s, 5, f->finished_at, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(s);
-    if (rc != SQLITE_DONE)
-        return db_sqlite_err(e, rc);
+    if (db_store_done(s, e) < 0)
+        return -1;
     if (sqlite3_changes(db_conn_sqlite(c)) != 1)
         return finish_refused(c, f->id, e);
     /* The request row goes first, in this transaction; db_mutate appends the
@@ -289,15 +264,8 @@ reconcile_audit(db_conn *c, const struct reconcile *r, sqlite3_stmt *row, err *e
                   "previous_state", (const char *)sqlite3_column_text(row, 2), "reason", r->error);
     if (!d)
         return err_set(e, ERR_UNAVAILABLE, "out of memory");
-    struct db_audit a = {.actor = "system",
-                         .tenant_id = sqlite3_column_int64(row, 3),
-                         .action = "task.failed",
-                         .target = target,
-                         .outcome = "failed",
-                         .details = d};
-    int rc = db_audit_chain_append(c, db_conn_chain(c), &a, e);
-    json_decref(d);
-    return rc;
+    return db_store_audit_system(c, "task.failed", target, sqlite3_column_int64(row, 3), "failed",
+                                 d, e);
 }
 
 static int
@@ -326,8 +294,7 @@ apply_reconcile(db_conn *c, void *arg, struct db_audit *a, err *e)
         return -1;
     sqlite3_bind_text(u, 1, r->error, -1, SQLITE_STATIC);
     sqlite3_bind_text(u, 2, r->finished_at, -1, SQLITE_STATIC);
-    rc = sqlite3_step(u);
-    return rc == SQLITE_DONE ? 0 : db_sqlite_err(e, rc);
+    return db_store_done(u, e);
 }
 
 int
@@ -346,15 +313,11 @@ int
 db_task_get(db *d, int64_t id, struct db_task *out, err *e)
 {
     db_conn *c = db_reader(d, e);
-    DB_STMT s = c ? db_conn_stmt(c, "SELECT " TASK_COLUMNS " FROM task WHERE id = ?1", e) : NULL;
+    DB_STMT s = c ? db_store_get(c, "SELECT " TASK_COLUMNS " FROM task WHERE id = ?1", id, e,
+                                 "No such task.")
+                  : NULL;
     if (!s)
         return -1;
-    sqlite3_bind_int64(s, 1, id);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_DONE)
-        return err_set(e, ERR_NOT_FOUND, "No such task.");
-    if (rc != SQLITE_ROW)
-        return db_sqlite_err(e, rc);
     task_from_row(s, out);
     return 0;
 }
@@ -374,11 +337,11 @@ list_bind(sqlite3_stmt *s, const struct db_task_filter *f, int limit)
     if (f->state >= 0 && f->state < DB_TASK_STATE_COUNT)
         sqlite3_bind_text(s, 1, db_task_state_name((enum db_task_state)f->state), -1,
                           SQLITE_STATIC);
-    bind_text_or_null(s, 2, f->kind);
-    bind_text_or_null(s, 3, f->target);
+    db_store_bind_text_or_null(s, 2, f->kind);
+    db_store_bind_text_or_null(s, 3, f->target);
     bind_id_or_null(s, 4, f->tenant_id);
     bind_id_or_null(s, 5, f->created_by);
-    bind_text_or_null(s, 6, f->visible);
+    db_store_bind_text_or_null(s, 6, f->visible);
     bind_id_or_null(s, 7, f->before_id);
     sqlite3_bind_int(s, 8, limit + 1); /* one more says whether there is a next page */
 }
@@ -397,15 +360,10 @@ db_task_list(db *d, const struct db_task_filter *f, int limit, bool *more, db_ta
     list_bind(s, f, limit);
     int rc, n = 0;
     struct db_task t;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (n == limit) {
-            *more = true;
-            return 0;
-        }
+    while ((rc = db_page_next(s, limit, &n, more, e)) > 0) {
         task_from_row(s, &t);
         if (fn(arg, &t, e) < 0)
             return -1;
-        n++;
     }
-    return rc == SQLITE_DONE ? 0 : db_sqlite_err(e, rc);
+    return rc;
 }

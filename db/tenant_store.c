@@ -1,46 +1,13 @@
-/* tenant_store: tenants, plus the small helpers every identity store shares
- * (row text, keyset pages). See identity.h. */
+/* tenant_store: tenants, plus the small helpers the identity stores share
+ * (conflicts, tenant existence). See identity.h. */
 #include "identity.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-void
-db_row_text(sqlite3_stmt *s, int i, char *buf, size_t n)
-{
-    const unsigned char *t = sqlite3_column_text(s, i);
-    snprintf(buf, n, "%s", t ? (const char *)t : "");
-}
-
-void
-db_page_bind(sqlite3_stmt *s, const struct db_page *p, int first)
-{
-    if (p->after_key) {
-        sqlite3_bind_text(s, first, p->after_key, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(s, first + 1, p->after_id);
-    }
-    sqlite3_bind_int(s, first + 2, p->limit + 1);
-}
-
-int
-db_page_step(sqlite3_stmt *s, struct db_page *p,
-             int (*row)(sqlite3_stmt *s, const char *key, void *arg, err *e), void *arg, err *e)
-{
-    int n = 0, rc;
-    p->more = false;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (n == p->limit) {
-            p->more = true;
-            return 0;
-        }
-        const unsigned char *key = sqlite3_column_text(s, sqlite3_column_count(s) - 1);
-        if (row(s, key ? (const char *)key : "", arg, e) < 0)
-            return -1;
-        n++;
-    }
-    return rc == SQLITE_DONE ? 0 : db_sqlite_err(e, rc);
-}
+#include "page_int.h"
+#include "store_int.h"
 
 int
 db_conflict(err *e, const char *field, const char *fmt, ...)
@@ -79,12 +46,8 @@ db_tenant_exists(db_conn *c, int64_t id, bool *yes, err *e)
     "SELECT " TENANT_COLS ", " key " FROM tenant"                                                  \
     " WHERE (?1 IS NULL OR id IN (SELECT value FROM json_each(?1)))"                               \
     " AND (?2 IS NULL OR instr(lower(slug), lower(?2)) > 0 OR instr(lower(name), lower(?2)) > 0)"  \
-    " AND (?3 IS NULL OR (" key ", id) " cmp " (?3, ?4))"                                          \
-    " ORDER BY " key " " dir ", id " dir " LIMIT ?5"
-#define TENANT_SORT(key)                                                                           \
-    {                                                                                              \
-        TENANT_LIST(key, ">", "ASC"), TENANT_LIST(key, "<", "DESC")                                \
-    }
+    " AND " DB_PAGE_KEYSET(key, "id", cmp, dir, 3, 4, 5)
+#define TENANT_SORT(key) DB_PAGE_SORT(TENANT_LIST, key)
 
 static const char *const tenant_list_sql[DB_TENANT_SORT_COUNT][2] = {
     [DB_TENANT_SORT_SLUG] = TENANT_SORT("slug"),
@@ -120,12 +83,7 @@ int
 db_tenant_list(db *d, const struct db_tenant_filter *f, struct db_page *p, db_tenant_row_fn fn,
                void *arg, err *e)
 {
-    if (p->sort < 0 || p->sort >= DB_TENANT_SORT_COUNT)
-        return err_set(e, ERR_INTERNAL, "bad sort");
-    db_conn *c = db_reader(d, e);
-    if (!c)
-        return -1;
-    DB_STMT s = db_conn_stmt(c, tenant_list_sql[p->sort][p->desc], e);
+    DB_STMT s = db_page_stmt(d, tenant_list_sql, DB_TENANT_SORT_COUNT, p, e);
     if (!s)
         return -1;
     sqlite3_bind_text(s, 1, f->visible, -1, SQLITE_STATIC);
@@ -138,15 +96,10 @@ db_tenant_list(db *d, const struct db_tenant_filter *f, struct db_page *p, db_te
 static int
 tenant_get_on(db_conn *c, int64_t id, struct db_tenant *out, err *e)
 {
-    DB_STMT s = db_conn_stmt(c, "SELECT " TENANT_COLS " FROM tenant WHERE id = ?1", e);
+    DB_STMT s = db_store_get(c, "SELECT " TENANT_COLS " FROM tenant WHERE id = ?1", id, e,
+                             "No such tenant.");
     if (!s)
         return -1;
-    sqlite3_bind_int64(s, 1, id);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_DONE)
-        return err_set(e, ERR_NOT_FOUND, "No such tenant.");
-    if (rc != SQLITE_ROW)
-        return db_sqlite_err(e, rc);
     tenant_row(s, out);
     return 0;
 }
@@ -168,11 +121,8 @@ db_tenant_find_slug(db *d, const char *slug, int64_t *id, err *e)
     if (!s)
         return -1;
     sqlite3_bind_text(s, 1, slug, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_DONE)
-        return err_set(e, ERR_NOT_FOUND, "No tenant has the slug '%s'.", slug);
-    if (rc != SQLITE_ROW)
-        return db_sqlite_err(e, rc);
+    if (db_store_row(s, e, "No tenant has the slug '%s'.", slug) < 0)
+        return -1;
     *id = sqlite3_column_int64(s, 0);
     return 0;
 }
@@ -211,9 +161,8 @@ tenant_create_apply(db_conn *c, void *arg, struct db_audit *a, err *e)
         return -1;
     sqlite3_bind_text(s, 1, j->slug, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 2, j->name, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(s);
-    if (rc != SQLITE_DONE)
-        return db_sqlite_err(e, rc);
+    if (db_store_done(s, e) < 0)
+        return -1;
     j->id = sqlite3_last_insert_rowid(db_conn_sqlite(c));
     snprintf(j->target, sizeof(j->target), "tenant/%lld", (long long)j->id);
     a->target = j->target;
@@ -227,22 +176,10 @@ db_tenant_create(db *d, const char *slug, const char *name, struct db_audit *a, 
 {
     struct tenant_job j = {.slug = slug, .name = name};
     json_t *details = json_pack("{s:s,s:s}", "slug", slug, "name", name);
-    a->details = details;
-    int rc = db_mutate(d, tenant_create_apply, &j, a, e);
-    a->details = NULL;
-    json_decref(details);
+    int rc = db_store_mutate(d, tenant_create_apply, &j, a, details, e);
     if (rc == 0 && id_out)
         *id_out = j.id;
     return rc;
-}
-
-/* Adds {"field": {"before": b, "after": a}} to details when they differ. */
-static void
-detail_change(json_t *details, const char *field, const char *before, const char *after)
-{
-    if (after && strcmp(before, after) != 0)
-        json_object_set_new(details, field,
-                            json_pack("{s:s,s:s}", "before", before, "after", after));
 }
 
 static int
@@ -261,11 +198,10 @@ tenant_update_apply(db_conn *c, void *arg, struct db_audit *a, err *e)
     sqlite3_bind_int64(s, 1, j->id);
     sqlite3_bind_text(s, 2, j->slug, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 3, j->name, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(s);
-    if (rc != SQLITE_DONE)
-        return db_sqlite_err(e, rc);
-    detail_change(j->details, "slug", old.slug, j->slug);
-    detail_change(j->details, "name", old.name, j->name);
+    if (db_store_done(s, e) < 0)
+        return -1;
+    db_store_detail_change(j->details, "slug", old.slug, j->slug);
+    db_store_detail_change(j->details, "name", old.name, j->name);
     a->details = j->details;
     return 0;
 }
@@ -277,23 +213,7 @@ db_tenant_update(db *d, int64_t id, const char *slug, const char *name, struct d
     snprintf(j.target, sizeof(j.target), "tenant/%lld", (long long)id);
     a->target = j.target;
     a->tenant_id = id;
-    int rc = db_mutate(d, tenant_update_apply, &j, a, e);
-    a->details = NULL;
-    json_decref(j.details);
-    return rc;
-}
-
-static int64_t
-count_where(db_conn *c, const char *sql, int64_t id, err *e)
-{
-    DB_STMT s = db_conn_stmt(c, sql, e);
-    if (!s)
-        return -1;
-    sqlite3_bind_int64(s, 1, id);
-    int rc = sqlite3_step(s);
-    if (rc != SQLITE_ROW)
-        return db_sqlite_err(e, rc);
-    return sqlite3_column_int64(s, 0);
+    return db_store_mutate(d, tenant_update_apply, &j, a, j.details, e);
 }
 
 static int
@@ -303,22 +223,18 @@ tenant_delete_apply(db_conn *c, void *arg, struct db_audit *a, err *e)
     struct db_tenant old;
     if (tenant_get_on(c, j->id, &old, e) < 0)
         return -1;
-    int64_t users = count_where(c, "SELECT count(*) FROM user WHERE tenant_id = ?1", j->id, e);
-    int64_t vms =
-        users < 0 ? -1 : count_where(c, "SELECT count(*) FROM vm WHERE tenant_id = ?1", j->id, e);
+    int64_t users = db_store_count(c, "SELECT count(*) FROM user WHERE tenant_id = ?1", j->id, e);
+    int64_t vms = users < 0
+                      ? -1
+                      : db_store_count(c, "SELECT count(*) FROM vm WHERE tenant_id = ?1", j->id, e);
     if (users < 0 || vms < 0)
         return -1;
     if (users || vms)
         return err_set(e, ERR_CONFLICT,
                        "Tenant '%s' still has %lld user(s) and %lld VM(s); remove them first.",
                        old.slug, (long long)users, (long long)vms);
-    DB_STMT s = db_conn_stmt(c, "DELETE FROM tenant WHERE id = ?1", e);
-    if (!s)
+    if (db_store_exec_id_text(c, "DELETE FROM tenant WHERE id = ?1", j->id, NULL, e) < 0)
         return -1;
-    sqlite3_bind_int64(s, 1, j->id);
-    int rc = sqlite3_step(s);
-    if (rc != SQLITE_DONE)
-        return db_sqlite_err(e, rc);
     json_object_set_new(j->details, "slug", json_string(old.slug));
     json_object_set_new(j->details, "name", json_string(old.name));
     a->details = j->details;
@@ -332,8 +248,5 @@ db_tenant_delete(db *d, int64_t id, struct db_audit *a, err *e)
     snprintf(j.target, sizeof(j.target), "tenant/%lld", (long long)id);
     a->target = j.target;
     a->tenant_id = id;
-    int rc = db_mutate(d, tenant_delete_apply, &j, a, e);
-    a->details = NULL;
-    json_decref(j.details);
-    return rc;
+    return db_store_mutate(d, tenant_delete_apply, &j, a, j.details, e);
 }

@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "page_int.h"
 #include "roles.h"
+#include "store_int.h"
 
 #define TOKEN_COLS                                                                                 \
     "t.id, t.user_id, t.name, t.prefix, t.narrowed, t.expires_at, t.revoked_at, t.last_used_at,"   \
@@ -14,12 +16,8 @@
 
 #define TOKEN_LIST(key, cmp, dir)                                                                  \
     "SELECT " TOKEN_COLS ", " key " FROM api_token t WHERE (?1 = 0 OR t.user_id = ?1)"             \
-    " AND (?2 IS NULL OR (" key ", t.id) " cmp " (?2, ?3))"                                        \
-    " ORDER BY " key " " dir ", t.id " dir " LIMIT ?4"
-#define TOKEN_SORT(key)                                                                            \
-    {                                                                                              \
-        TOKEN_LIST(key, ">", "ASC"), TOKEN_LIST(key, "<", "DESC")                                  \
-    }
+    " AND " DB_PAGE_KEYSET(key, "t.id", cmp, dir, 2, 3, 4)
+#define TOKEN_SORT(key) DB_PAGE_SORT(TOKEN_LIST, key)
 
 /* A token that never expires sorts after every date. */
 static const char *const token_list_sql[DB_TOKEN_SORT_COUNT][2] = {
@@ -60,12 +58,7 @@ token_list_row(sqlite3_stmt *s, const char *key, void *arg, err *e)
 int
 db_token_list(db *d, int64_t user_id, struct db_page *p, db_token_row_fn fn, void *arg, err *e)
 {
-    if (p->sort < 0 || p->sort >= DB_TOKEN_SORT_COUNT)
-        return err_set(e, ERR_INTERNAL, "bad sort");
-    db_conn *c = db_reader(d, e);
-    if (!c)
-        return -1;
-    DB_STMT s = db_conn_stmt(c, token_list_sql[p->sort][p->desc], e);
+    DB_STMT s = db_page_stmt(d, token_list_sql, DB_TOKEN_SORT_COUNT, p, e);
     if (!s)
         return -1;
     sqlite3_bind_int64(s, 1, user_id);
@@ -77,18 +70,12 @@ db_token_list(db *d, int64_t user_id, struct db_page *p, db_token_row_fn fn, voi
 static int
 token_get_on(db_conn *c, int64_t id, struct db_token *out, int64_t *owner_tenant, err *e)
 {
-    DB_STMT s = db_conn_stmt(c,
+    DB_STMT s = db_store_get(c,
                              "SELECT " TOKEN_COLS ", ifnull(u.tenant_id, 0) FROM api_token t"
                              " JOIN user u ON u.id = t.user_id WHERE t.id = ?1",
-                             e);
+                             id, e, "No such token.");
     if (!s)
         return -1;
-    sqlite3_bind_int64(s, 1, id);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_DONE)
-        return err_set(e, ERR_NOT_FOUND, "No such token.");
-    if (rc != SQLITE_ROW)
-        return db_sqlite_err(e, rc);
     token_row(s, out);
     if (owner_tenant)
         *owner_tenant = sqlite3_column_int64(s, 9);
@@ -127,8 +114,7 @@ token_bind(db_conn *c, int64_t token_id, int64_t role_id, int64_t tenant_id, err
     sqlite3_bind_int64(s, 1, token_id);
     sqlite3_bind_int64(s, 2, role_id);
     sqlite3_bind_int64(s, 3, tenant_id);
-    int rc = sqlite3_step(s);
-    return rc == SQLITE_DONE ? 0 : db_sqlite_err(e, rc);
+    return db_store_done(s, e);
 }
 
 /* Binds one explicit (role, scope): it must be bindable there and hold
@@ -244,8 +230,8 @@ token_create_apply(db_conn *c, void *arg, struct db_audit *a, err *e)
     sqlite3_bind_text(s, 4, j->hash, -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 5, j->nroles > 0);
     sqlite3_bind_text(s, 6, j->expires_at, -1, SQLITE_STATIC);
-    if ((rc = sqlite3_step(s)) != SQLITE_DONE)
-        return db_sqlite_err(e, rc);
+    if (db_store_done(s, e) < 0)
+        return -1;
     j->id = sqlite3_last_insert_rowid(db_conn_sqlite(c));
     snprintf(j->target, sizeof(j->target), "api_token/%lld", (long long)j->id);
     a->target = j->target;
@@ -280,11 +266,7 @@ db_token_create(db *d, int64_t user_id, const char *name, const char *prefix, co
                           .expires_at = expires_at,
                           .roles = roles,
                           .nroles = nroles};
-    json_t *details = token_create_details(&j);
-    a->details = details;
-    int rc = db_mutate(d, token_create_apply, &j, a, e);
-    a->details = NULL;
-    json_decref(details);
+    int rc = db_store_mutate(d, token_create_apply, &j, a, token_create_details(&j), e);
     if (rc == 0 && id_out)
         *id_out = j.id;
     return rc;
@@ -315,9 +297,8 @@ token_revoke_apply(db_conn *c, void *arg, struct db_audit *a, err *e)
         return -1;
     sqlite3_bind_int64(s, 1, j->id);
     sqlite3_bind_text(s, 2, j->now, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(s);
-    if (rc != SQLITE_DONE)
-        return db_sqlite_err(e, rc);
+    if (db_store_done(s, e) < 0)
+        return -1;
     j->changed = sqlite3_changes(db_conn_sqlite(c)) > 0;
     json_object_set_new(j->details, "name", json_string(t.name));
     json_object_set_new(j->details, "prefix", json_string(t.prefix));
@@ -343,9 +324,7 @@ db_token_revoke(db *d, int64_t id, const char *now_rfc3339, struct db_audit *a, 
     struct revoke_job j = {.id = id, .now = now_rfc3339, .details = json_object()};
     snprintf(j.target, sizeof(j.target), "api_token/%lld", (long long)id);
     a->target = j.target;
-    int rc = db_mutate(d, token_revoke_apply, &j, a, e);
-    a->details = NULL;
-    json_decref(j.details);
+    int rc = db_store_mutate(d, token_revoke_apply, &j, a, j.details, e);
     if (rc == 0 && changed)
         *changed = j.changed;
     return rc;

@@ -5,6 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "page_int.h"
+#include "store_int.h"
+
 #define USER_COLS "id, login, ifnull(tenant_id, 0), disabled, created_at"
 
 #define USER_LIST(key, cmp, dir)                                                                   \
@@ -14,12 +17,8 @@
     " AND (?3 IS NULL OR substr(login, 1, length(?3)) = ?3 COLLATE NOCASE)"                        \
     " AND (?4 IS NULL OR instr(lower(login), lower(?4)) > 0)"                                      \
     " AND (?5 < 0 OR disabled = ?5)"                                                               \
-    " AND (?6 IS NULL OR (" key ", id) " cmp " (?6, ?7))"                                          \
-    " ORDER BY " key " " dir ", id " dir " LIMIT ?8"
-#define USER_SORT(key)                                                                             \
-    {                                                                                              \
-        USER_LIST(key, ">", "ASC"), USER_LIST(key, "<", "DESC")                                    \
-    }
+    " AND " DB_PAGE_KEYSET(key, "id", cmp, dir, 6, 7, 8)
+#define USER_SORT(key) DB_PAGE_SORT(USER_LIST, key)
 
 static const char *const user_list_sql[DB_USER_SORT_COUNT][2] = {
     [DB_USER_SORT_LOGIN] = USER_SORT("login"),
@@ -55,12 +54,7 @@ int
 db_user_list(db *d, const struct db_user_filter *f, struct db_page *p, db_user_row_fn fn, void *arg,
              err *e)
 {
-    if (p->sort < 0 || p->sort >= DB_USER_SORT_COUNT)
-        return err_set(e, ERR_INTERNAL, "bad sort");
-    db_conn *c = db_reader(d, e);
-    if (!c)
-        return -1;
-    DB_STMT s = db_conn_stmt(c, user_list_sql[p->sort][p->desc], e);
+    DB_STMT s = db_page_stmt(d, user_list_sql, DB_USER_SORT_COUNT, p, e);
     if (!s)
         return -1;
     sqlite3_bind_text(s, 1, f->visible, -1, SQLITE_STATIC);
@@ -85,12 +79,9 @@ user_get_on(db_conn *c, int64_t id, const char *login, struct db_user *out, err 
         sqlite3_bind_text(s, 1, login, -1, SQLITE_STATIC);
     else
         sqlite3_bind_int64(s, 1, id);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_DONE)
-        return login ? err_set(e, ERR_NOT_FOUND, "No user has the login '%s'.", login)
-                     : err_set(e, ERR_NOT_FOUND, "No such user.");
-    if (rc != SQLITE_ROW)
-        return db_sqlite_err(e, rc);
+    if ((login ? db_store_row(s, e, "No user has the login '%s'.", login)
+               : db_store_row(s, e, "No such user.")) < 0)
+        return -1;
     user_row(s, out);
     return 0;
 }
@@ -157,9 +148,8 @@ user_create_apply(db_conn *c, void *arg, struct db_audit *a, err *e)
     sqlite3_bind_text(s, 1, j->login, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 2, j->hash, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 3, j->tenant_id);
-    int rc = sqlite3_step(s);
-    if (rc != SQLITE_DONE)
-        return db_sqlite_err(e, rc);
+    if (db_store_done(s, e) < 0)
+        return -1;
     j->id = sqlite3_last_insert_rowid(db_conn_sqlite(c));
     snprintf(j->target, sizeof(j->target), "user/%lld", (long long)j->id);
     a->target = j->target;
@@ -174,10 +164,7 @@ db_user_create(db *d, const char *login, const char *password_hash, int64_t tena
     struct user_job j = {.login = login, .hash = password_hash, .tenant_id = tenant_id};
     json_t *details = json_pack("{s:s,s:o}", "login", login, "tenant_id",
                                 tenant_id ? json_integer(tenant_id) : json_null());
-    a->details = details;
-    int rc = db_mutate(d, user_create_apply, &j, a, e);
-    a->details = NULL;
-    json_decref(details);
+    int rc = db_store_mutate(d, user_create_apply, &j, a, details, e);
     if (rc == 0 && id_out)
         *id_out = j.id;
     return rc;
@@ -195,8 +182,7 @@ user_end_sessions(db_conn *c, int64_t id, err *e)
         return -1;
     sqlite3_bind_int64(s, 1, id);
     sqlite3_bind_text(s, 2, now, -1, SQLITE_TRANSIENT);
-    int rc = sqlite3_step(s);
-    return rc == SQLITE_DONE ? 0 : db_sqlite_err(e, rc);
+    return db_store_done(s, e);
 }
 
 /* Loads the target (by id or login) and applies the actor rule; the API never
@@ -244,9 +230,8 @@ user_update_apply(db_conn *c, void *arg, struct db_audit *a, err *e)
     sqlite3_bind_int64(s, 1, u.id);
     sqlite3_bind_text(s, 2, j->hash, -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 3, j->disabled);
-    int rc = sqlite3_step(s);
-    if (rc != SQLITE_DONE)
-        return db_sqlite_err(e, rc);
+    if (db_store_done(s, e) < 0)
+        return -1;
     if ((j->hash || j->disabled == 1) && user_end_sessions(c, u.id, e) < 0)
         return -1;
     if (j->hash)
@@ -262,10 +247,7 @@ static int
 user_update_run(db *d, struct user_job *j, struct db_audit *a, err *e)
 {
     j->details = json_object();
-    int rc = db_mutate(d, user_update_apply, j, a, e);
-    a->details = NULL;
-    json_decref(j->details);
-    return rc;
+    return db_store_mutate(d, user_update_apply, j, a, j->details, e);
 }
 
 int
@@ -291,17 +273,6 @@ db_user_update(db *d, int64_t id, const char *hash, int disabled, const struct d
 }
 
 static int
-exec_id(db_conn *c, const char *sql, int64_t id, err *e)
-{
-    DB_STMT s = db_conn_stmt(c, sql, e);
-    if (!s)
-        return -1;
-    sqlite3_bind_int64(s, 1, id);
-    int rc = sqlite3_step(s);
-    return rc == SQLITE_DONE ? 0 : db_sqlite_err(e, rc);
-}
-
-static int
 user_delete_apply(db_conn *c, void *arg, struct db_audit *a, err *e)
 {
     struct user_job *j = arg;
@@ -310,8 +281,8 @@ user_delete_apply(db_conn *c, void *arg, struct db_audit *a, err *e)
         return -1;
     /* Tokens first, by a direct DELETE, so their bindings' trigger fires; the
      * user's own bindings go with the user (trigger), sessions by cascade. */
-    if (exec_id(c, "DELETE FROM api_token WHERE user_id = ?1", u.id, e) < 0 ||
-        exec_id(c, "DELETE FROM user WHERE id = ?1", u.id, e) < 0)
+    if (db_store_exec_id_text(c, "DELETE FROM api_token WHERE user_id = ?1", u.id, NULL, e) < 0 ||
+        db_store_exec_id_text(c, "DELETE FROM user WHERE id = ?1", u.id, NULL, e) < 0)
         return -1;
     json_object_set_new(j->details, "tenant_id",
                         u.tenant_id ? json_integer(u.tenant_id) : json_null());
@@ -323,8 +294,5 @@ int
 db_user_delete(db *d, int64_t id, const struct db_actor *actor, struct db_audit *a, err *e)
 {
     struct user_job j = {.id = id, .actor = actor, .delete = true, .details = json_object()};
-    int rc = db_mutate(d, user_delete_apply, &j, a, e);
-    a->details = NULL;
-    json_decref(j.details);
-    return rc;
+    return db_store_mutate(d, user_delete_apply, &j, a, j.details, e);
 }

@@ -35,6 +35,7 @@ struct vp_audit_status {
 
 struct expiry_job;     /* server/expiry.h */
 struct webhook_worker; /* server/webhook.h */
+struct quota_runtime;  /* server/quota/runtime.h */
 
 struct vp_app {
     struct vp_config cfg; /* immutable after start */
@@ -55,6 +56,7 @@ struct vp_app {
      * before the server starts by the quota runtime; NULL = nothing to push
      * yet. Called from request threads and the expiry thread. */
     void (*quota_runtime_push)(struct vp_app *app, int64_t tenant_id);
+    struct quota_runtime *quota; /* owned by serve.c (start/stop); NULL outside `serve` */
     /* metrics (atomics) */
     atomic_ulong requests_total;
     atomic_ulong responses_5xx;

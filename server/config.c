@@ -20,6 +20,7 @@ struct cfg_key {
 
 static const char *const commit_names[] = {"group", "single", NULL};
 static const char *const sync_names[] = {"full", "normal", "off", NULL};
+static const char *const quota_enforce_names[] = {"auto", "off", NULL};
 
 #define STR(sec, k, field)                                                                         \
     {                                                                                              \
@@ -87,6 +88,12 @@ static const struct cfg_key cfg_keys[] = {
     INT("webhooks", "retry_base_ms", webhooks_retry_base_ms, 10, 3600000),
     INT("webhooks", "max_attempts", webhooks_max_attempts, 1, 20),
     INT("webhooks", "timeout_ms", webhooks_timeout_ms, 100, 60000),
+    /* [quota]: runtime enforcement of tenant quotas (server/quota/runtime.c).
+     * enforce=off records every host as mode "none" and writes no limits. */
+    STR("quota", "cgroup_root", quota_cgroup_root),
+    STR("quota", "cgroup_partition", quota_cgroup_partition),
+    INT("quota", "sample_interval_s", quota_sample_interval_s, 1, 3600),
+    ENUM("quota", "enforce", quota_enforce, quota_enforce_names),
 };
 
 void
@@ -121,6 +128,11 @@ config_defaults(struct vp_config *c)
     c->inventory_reconcile_s = 30;
     c->inventory_stats_timeout_ms = 2000;
     c->inventory_write_timeout_ms = 15000;
+    snprintf(c->quota_cgroup_root, sizeof(c->quota_cgroup_root), "/sys/fs/cgroup");
+    snprintf(c->quota_cgroup_partition, sizeof(c->quota_cgroup_partition),
+             "machine.slice/virtportal-%%s.slice");
+    c->quota_sample_interval_s = 10;
+    c->quota_enforce = CFG_QUOTA_AUTO;
 }
 
 static const struct cfg_key *
@@ -288,6 +300,21 @@ derive_path(char *field, size_t size, const char *dir, const char *rel, err *e)
     return 0;
 }
 
+/* [quota]: an absolute root; a relative partition template with exactly one
+ * "%s" and no ".." (quota_cgroup_path checks the result again). */
+static int
+check_quota(const struct vp_config *c, err *e)
+{
+    const char *p = c->quota_cgroup_partition, *at = strstr(p, "%s");
+    if (c->quota_cgroup_root[0] != '/')
+        return err_set(e, ERR_INVALID, "quota.cgroup_root: must be an absolute path");
+    if (!at || strchr(p, '%') != at || strchr(at + 2, '%') || p[0] == '/' || strstr(p, ".."))
+        return err_set(e, ERR_INVALID,
+                       "quota.cgroup_partition: must be a relative path with one %%s "
+                       "(the tenant slug) and no '..'");
+    return 0;
+}
+
 int
 config_finish(struct vp_config *c, err *e)
 {
@@ -305,7 +332,7 @@ config_finish(struct vp_config *c, err *e)
         return -1;
     if (strchr(c->listen_addr, ' ') || !c->listen_addr[0])
         return err_set(e, ERR_INVALID, "server.listen: expected an IP address");
-    return 0;
+    return check_quota(c, e);
 }
 
 void

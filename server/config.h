@@ -13,6 +13,7 @@
 
 enum cfg_commit_mode { CFG_COMMIT_GROUP, CFG_COMMIT_SINGLE };
 enum cfg_sync { CFG_SYNC_FULL, CFG_SYNC_NORMAL, CFG_SYNC_OFF };
+enum cfg_quota_enforce { CFG_QUOTA_AUTO, CFG_QUOTA_OFF };
 
 struct vp_config {
     /* [server] */
@@ -63,6 +64,11 @@ struct vp_config {
     int webhooks_retry_base_ms; /* first retry delay; doubles per attempt (capped at 1 h) */
     int webhooks_max_attempts;  /* then the delivery is "failed" */
     int webhooks_timeout_ms;    /* per attempt */
+    /* [quota] (issue 6: server/quota/runtime.c) */
+    char quota_cgroup_root[256];      /* cgroup v2 mount of the portal's own host */
+    char quota_cgroup_partition[256]; /* relative, one "%s" for the tenant slug */
+    int quota_sample_interval_s;      /* usage sampling (and re-apply) period */
+    int quota_enforce;                /* enum cfg_quota_enforce: auto | off */
 };
 
 /* Fills `c` with defaults. */

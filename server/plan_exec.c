@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "../db/inventory.h"
@@ -114,7 +115,14 @@ struct plan_prep {
     /* import */
     plan_inventory *inv;
     struct plan_request req;
-    int64_t tenant_id;
+    int64_t tenant_id;   /* constraints.tenant_id: every VM no other rule gives a tenant */
+    int64_t *vm_tenant;  /* per inventory VM: its tenant, 0 none */
+    int64_t *tenants;    /* the distinct tenants of the plan's VMs, first seen first */
+    const char **tfield; /* per tenant: the input field that named it (for errors) */
+    size_t ntenants;
+    struct plan_budget *budgets; /* per tenant: its remaining allocation and its VMs */
+    struct quota_usage *usage;   /* per tenant, read by the computation */
+    bool budgets_recorded;       /* remaining figures from the stored result (an export) */
     plan_result *res;
     /* KVM */
     struct plan_rb_vm *rbv;
@@ -696,8 +704,10 @@ import_sizing(struct plan_prep *p, err *e)
     return rc;
 }
 
+static int parse_tenants(struct plan_prep *p, const json_t *c, const json_t *result, err *e);
+
 static int
-prepare_import(struct plan_prep *p, err *e)
+prepare_import(struct plan_prep *p, const json_t *result, err *e)
 {
     json_t *c = json_object_get(p->input, "constraints");
     struct plan_request *q = &p->req;
@@ -717,11 +727,218 @@ prepare_import(struct plan_prep *p, err *e)
     q->cons.groups = g;
     q->cons.pins = pins;
     q->cons.excludes = ex;
-    json_t *tenant = json_object_get(c, "tenant_id");
+    return parse_tenants(p, c, result, e);
+}
+
+/* ---------------------------------------------------------------- tenants */
+
+enum { MAX_TENANT_RULES = 1000 };
+
+/* `hay` contains `needle`, ASCII case-insensitively. */
+static bool
+icontains(const char *hay, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (; hay && *hay; hay++)
+        if (!strncasecmp(hay, needle, n))
+            return true;
+    return false;
+}
+
+/* `folder` is `rule` or a folder under it ("/dc/vm/prod" holds "/dc/vm/prod/web"). */
+static bool
+in_folder(const char *folder, const char *rule)
+{
+    size_t n = strlen(rule);
+    return folder && !strncmp(folder, rule, n) &&
+           (folder[n] == '\0' || folder[n] == '/' || rule[n - 1] == '/');
+}
+
+struct tenant_rule {
+    int64_t id;
+    const char *folder, *annotation, *field;
+};
+
+static bool
+opt_text(const json_t *v)
+{
+    return !v || (json_is_string(v) && json_string_length(v) > 0 && json_string_length(v) <= 1000);
+}
+
+/* Entry k of constraints.tenants; the VMs it lists get k in named[] unless an earlier
+ * entry listed them. */
+static int
+parse_tenant_rule(struct plan_prep *p, const json_t *t, size_t k, struct tenant_rule *out,
+                  size_t *named, err *e)
+{
+    const char *f = fieldf(p->a, "constraints.tenants[%zu]", k);
+    json_t *id = json_object_get(t, "tenant_id"), *vms = json_object_get(t, "vms"), *ref;
+    json_t *folder = json_object_get(t, "folder"), *note = json_object_get(t, "annotation");
+    if (!json_is_integer(id) || json_integer_value(id) <= 0)
+        return bad(e, fieldf(p->a, "%s.tenant_id", f), "Each entry names a tenant_id.");
+    if ((vms && !json_is_array(vms)) || !opt_text(folder) || !opt_text(note) ||
+        (!vms && !folder && !note))
+        return bad(e, f,
+                   "An entry gives its VMs (\"vms\": [...]), a \"folder\" or an "
+                   "\"annotation\" text.");
+    size_t j;
+    json_array_foreach(vms, j, ref)
+    {
+        int vm = find_vm(p, ref);
+        if (vm < 0)
+            return bad(e, fieldf(p->a, "%s.vms[%zu]", f, j), "No such VM in the plan.");
+        if (named[vm] == SIZE_MAX)
+            named[vm] = k;
+    }
+    *out = (struct tenant_rule){
+        json_integer_value(id), arena_strdup(p->a, json_string_value(folder)),
+        arena_strdup(p->a, json_string_value(note)), fieldf(p->a, "%s.tenant_id", f)};
+    return 0;
+}
+
+/* The tenant of `vm`: the first entry that lists it, holds its folder or whose text its
+ * annotation contains; else constraints.tenant_id (0: none). *field: who said so. */
+static int64_t
+tenant_of(const struct plan_prep *p, const struct plan_vm *vm, size_t named,
+          const struct tenant_rule *rules, size_t n, const char **field)
+{
+    for (size_t k = 0; k < n; k++)
+        if (named == k || (rules[k].folder && in_folder(vm->folder, rules[k].folder)) ||
+            (rules[k].annotation && icontains(vm->annotation, rules[k].annotation))) {
+            *field = rules[k].field;
+            return rules[k].id;
+        }
+    *field = "constraints.tenant_id";
+    return p->tenant_id;
+}
+
+/* p->tenants and one budget per tenant with its VMs (remaining figures: load_budgets). */
+static int
+group_tenants(struct plan_prep *p, const char **vfield, err *e)
+{
+    size_t n = p->inv->nvms, *count = calloc(n + 1, sizeof(size_t)),
+           *tix = calloc(n + 1, sizeof(size_t));
+    p->tenants = arena_alloc(p->a, (n + 1) * sizeof(*p->tenants));
+    p->tfield = arena_alloc(p->a, (n + 1) * sizeof(*p->tfield));
+    p->budgets = arena_alloc(p->a, (n + 1) * sizeof(*p->budgets));
+    int rc = count && tix && p->tenants && p->tfield && p->budgets
+                 ? 0
+                 : err_set(e, ERR_UNAVAILABLE, "out of memory");
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        size_t t = 0;
+        while (t < p->ntenants && p->tenants[t] != p->vm_tenant[i])
+            t++;
+        if (!p->vm_tenant[i] || t == p->ntenants) {
+            if (!p->vm_tenant[i]) {
+                tix[i] = SIZE_MAX;
+                continue;
+            }
+            p->tenants[p->ntenants] = p->vm_tenant[i];
+            p->tfield[p->ntenants++] = vfield[i];
+        }
+        tix[i] = t;
+        count[t]++;
+    }
+    for (size_t t = 0; rc == 0 && t < p->ntenants; t++) {
+        struct plan_budget *b = &p->budgets[t];
+        b->name = arena_printf(p->a, "tenant %lld", (long long)p->tenants[t]);
+        b->members = arena_alloc(p->a, (count[t] + 1) * sizeof(size_t));
+        if (!b->name || !b->members)
+            rc = err_set(e, ERR_UNAVAILABLE, "out of memory");
+        for (int k = 0; k < PLAN_NBUDGET; k++)
+            b->remaining[k] = -1;
+    }
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        if (tix[i] != SIZE_MAX)
+            ((size_t *)p->budgets[tix[i]].members)[p->budgets[tix[i]].nmembers++] = i;
+    free(count);
+    free(tix);
+    return rc;
+}
+
+/* The remaining figures an earlier computation used (result.budget.tenants), so that an
+ * export computes the same plan. All tenants or none. */
+static void
+recorded_budgets(struct plan_prep *p, const json_t *result)
+{
+    static const char *const keys[PLAN_NBUDGET] = {"vms", "vcpus", "memory_mib", "disk_gib"};
+    json_t *list = json_object_get(json_object_get(result, "budget"), "tenants"), *t;
+    size_t found = 0, i;
+    for (size_t k = 0; k < p->ntenants; k++)
+        json_array_foreach(list, i, t)
+        {
+            json_t *rem = json_object_get(t, "remaining");
+            if (json_integer_value(json_object_get(t, "tenant_id")) != p->tenants[k] ||
+                !json_is_object(rem))
+                continue;
+            for (int d = 0; d < PLAN_NBUDGET; d++) {
+                json_t *v = json_object_get(rem, keys[d]);
+                p->budgets[k].remaining[d] = json_is_number(v) ? json_number_value(v) : -1;
+            }
+            found++;
+            break;
+        }
+    p->budgets_recorded = p->ntenants && found == p->ntenants;
+}
+
+/* constraints.tenant_id (every VM) and constraints.tenants [{tenant_id, vms | folder |
+ * annotation}]: the tenant of each VM, whose budget placement then respects. */
+static int
+parse_tenants(struct plan_prep *p, const json_t *c, const json_t *result, err *e)
+{
+    json_t *tenant = json_object_get(c, "tenant_id"), *list = json_object_get(c, "tenants"), *t;
     if (tenant && !json_is_null(tenant) &&
         (!json_is_integer(tenant) || json_integer_value(tenant) <= 0))
         return bad(e, "constraints.tenant_id", "constraints.tenant_id must be a tenant id.");
-    p->tenant_id = tenant ? json_integer_value(tenant) : 0;
+    p->tenant_id = json_is_integer(tenant) ? json_integer_value(tenant) : 0;
+    if (list && !json_is_null(list) &&
+        (!json_is_array(list) || json_array_size(list) > MAX_TENANT_RULES))
+        return bad(e, "constraints.tenants", "Expected a list of up to %d entries.",
+                   MAX_TENANT_RULES);
+    size_t n = p->inv->nvms, nr = json_array_size(list), k;
+    struct tenant_rule *rules = arena_alloc(p->a, (nr + 1) * sizeof(*rules));
+    size_t *named = arena_alloc(p->a, (n + 1) * sizeof(size_t));
+    const char **vfield = arena_alloc(p->a, (n + 1) * sizeof(char *));
+    p->vm_tenant = arena_alloc(p->a, (n + 1) * sizeof(int64_t));
+    if (!rules || !named || !vfield || !p->vm_tenant)
+        return err_set(e, ERR_UNAVAILABLE, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        named[i] = SIZE_MAX;
+    json_array_foreach(list, k, t)
+    {
+        if (parse_tenant_rule(p, t, k, &rules[k], named, e) < 0)
+            return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        p->vm_tenant[i] = tenant_of(p, p->inv->vms[i], named[i], rules, nr, &vfield[i]);
+    if (group_tenants(p, vfield, e) < 0)
+        return -1;
+    if (result)
+        recorded_budgets(p, result);
+    return 0;
+}
+
+/* Each tenant's remaining allocation now: limits minus used minus pending reservations
+ * (unlimited: -1). ERR_INVALID naming the field when a tenant does not exist. */
+static int
+load_budgets(struct vp_app *app, struct plan_prep *p, err *e)
+{
+    if (!p->ntenants)
+        return 0;
+    p->usage = arena_alloc(p->a, p->ntenants * sizeof(*p->usage));
+    if (!p->usage)
+        return err_set(e, ERR_UNAVAILABLE, "out of memory");
+    for (size_t t = 0; !p->budgets_recorded && t < p->ntenants; t++) {
+        struct quota_usage *u = &p->usage[t];
+        if (db_quota_usage(app->db, p->tenants[t], u, e) < 0)
+            return e->kind == ERR_NOT_FOUND ? bad(e, p->tfield[t], "No such tenant.") : -1;
+        for (int k = 0; k < PLAN_NBUDGET; k++) {
+            int64_t lim = u->limits.v[k], left = lim - u->used.v[k] - u->reserved.v[k];
+            p->budgets[t].remaining[k] = lim == QUOTA_UNLIMITED ? -1 : left > 0 ? (double)left : 0;
+        }
+    }
+    p->req.cons.budgets = p->budgets;
+    p->req.cons.nbudgets = p->ntenants;
     return 0;
 }
 
@@ -973,7 +1190,7 @@ plan_exec_prepare(struct vp_app *app, json_t *input, const json_t *result, struc
     p->input = input;
     p->kind = arena_strdup(a, kind);
     p->kvm = strcmp(kind, "vmware-import") != 0;
-    int rc = p->kvm ? prepare_kvm(p, result, e) : prepare_import(p, e);
+    int rc = p->kvm ? prepare_kvm(p, result, e) : prepare_import(p, result, e);
     if (rc < 0) {
         plan_exec_prep_free(p);
         return -1;
@@ -984,51 +1201,115 @@ plan_exec_prepare(struct vp_app *app, json_t *input, const json_t *result, struc
 
 /* ---------------------------------------------------------------- compute */
 
-/* result.budget: do the placed VMs fit the tenant's remaining quota? */
-static json_t *
-budget_json(struct vp_app *app, const struct plan_prep *p, err *e)
+_Static_assert((int)QUOTA_VMS == PLAN_BUDGET_VMS && (int)QUOTA_VCPUS == PLAN_BUDGET_VCPUS &&
+                   (int)QUOTA_MEMORY_MIB == PLAN_BUDGET_MEMORY_MIB &&
+                   (int)QUOTA_DISK_GIB == PLAN_BUDGET_DISK_GIB,
+               "plan budgets follow the quota's allocation resources");
+
+/* Does VM i stay out for its tenant's budget? */
+static bool
+budget_refused(const struct plan_placement *pl, size_t i)
 {
-    struct quota_deltas d = {{0}};
+    for (size_t k = 0; pl && k < pl->nunplaced; k++)
+        if (pl->unplaced[k].vm == i)
+            return pl->unplaced[k].constraint &&
+                   !strcmp(pl->unplaced[k].constraint, "tenant_budget");
+    return false;
+}
+
+/* One tenant of result.budget: what it had left, what the plan places, what it refused. */
+static json_t *
+tenant_budget_json(const struct plan_prep *p, size_t t, struct quota_deltas *all, bool *fits,
+                   json_t *violations)
+{
+    static const char *const keys[PLAN_NBUDGET] = {"vms", "vcpus", "memory_mib", "disk_gib"};
     const struct plan_placement *pl = p->res->placement;
-    for (size_t i = 0; i < p->inv->nvms; i++) {
-        if (pl && pl->host_of[i] < 0)
+    const struct plan_budget *b = &p->budgets[t];
+    struct quota_deltas d = {{0}};
+    size_t placed = 0, refused = 0;
+    for (size_t k = 0; k < b->nmembers; k++) {
+        size_t i = b->members[k];
+        if (pl && pl->host_of[i] < 0) { /* no placement (sizing only): every VM counts */
+            refused += budget_refused(pl, i);
             continue;
+        }
         const struct plan_vm *vm = p->inv->vms[i];
-        d.v[QUOTA_VMS]++;
-        d.v[QUOTA_VCPUS] += vm->vcpus;
-        d.v[QUOTA_MEMORY_MIB] += (int64_t)vm->memory_mib;
-        d.v[QUOTA_DISK_GIB] += (int64_t)((plan_vm_disk_mib(vm) + 1023) / 1024);
+        int64_t v[QUOTA_ALLOC_COUNT] = {1, vm->vcpus, (int64_t)vm->memory_mib,
+                                        (int64_t)((plan_vm_disk_mib(vm) + 1023) / 1024)};
+        for (int r = 0; r < QUOTA_ALLOC_COUNT; r++) {
+            d.v[r] += v[r];
+            all->v[r] += v[r];
+        }
+        placed++;
     }
-    struct quota_refusal why;
-    if (db_quota_check(app->db, p->tenant_id, &d, &why, NULL, e) < 0) {
-        if (e->kind == ERR_NOT_FOUND)
-            bad(e, "constraints.tenant_id", "No such tenant.");
-        return NULL;
+    json_t *rem = json_object();
+    for (int k = 0; rem && k < PLAN_NBUDGET; k++)
+        json_object_set_new(rem, keys[k],
+                            b->remaining[k] < 0 ? json_null()
+                                                : json_integer((json_int_t)b->remaining[k]));
+    struct quota_refusal why = {0};
+    if (p->usage && !p->budgets_recorded)
+        db_quota_evaluate(&p->usage[t].limits, &p->usage[t].used, &p->usage[t].reserved, &d, &why);
+    json_t *viol = db_quota_violations_json(&why);
+    *fits &= why.n == 0;
+    json_array_extend(violations, viol);
+    return json_pack("{s:I,s:o,s:I,s:I,s:I,s:o,s:b,s:o}", "tenant_id", (json_int_t)p->tenants[t],
+                     "remaining", rem ? rem : json_null(), "vms", (json_int_t)b->nmembers, "placed",
+                     (json_int_t)placed, "refused", (json_int_t)refused, "requested",
+                     db_quota_deltas_json(&d), "fits", why.n == 0, "violations", viol);
+}
+
+/* result.budget: per tenant, its remaining quota (which placement respected), what the
+ * plan places and which VMs it refused; "fits" re-checks the placed VMs against the
+ * same usage snapshot. Without target hosts (sizing only) every VM counts as placed,
+ * as before budgets were enforced, and "enforced" is false. */
+static json_t *
+budget_json(const struct plan_prep *p)
+{
+    struct quota_deltas all = {{0}};
+    bool fits = true;
+    json_t *tenants = json_array(), *violations = json_array();
+    size_t refused = 0;
+    for (size_t t = 0; tenants && violations && t < p->ntenants; t++) {
+        json_t *one = tenant_budget_json(p, t, &all, &fits, violations);
+        refused += (size_t)json_integer_value(json_object_get(one, "refused"));
+        json_array_append_new(tenants, one);
     }
-    return json_pack("{s:I,s:b,s:o,s:o,s:s}", "tenant_id", (json_int_t)p->tenant_id, "fits",
-                     why.n == 0, "requested", db_quota_deltas_json(&d), "violations",
-                     db_quota_violations_json(&why), "note",
-                     "placement does not take the tenant's quota into account");
+    return json_pack("{s:b,s:o,s:b,s:o,s:o,s:I,s:o,s:s}", "enforced", p->res->placement != NULL,
+                     "tenant_id", p->tenant_id ? json_integer(p->tenant_id) : json_null(), "fits",
+                     fits, "requested", db_quota_deltas_json(&all), "violations", violations,
+                     "refused", (json_int_t)refused, "tenants", tenants, "note",
+                     "placement keeps each tenant's placed VMs within its remaining quota "
+                     "(limits minus used minus pending reservations when computed); the VMs "
+                     "that do not fit are unplaced with constraint tenant_budget (without "
+                     "target hosts nothing is placed: every VM is checked, nothing enforced)");
+}
+
+/* result.vms[i].tenant_id: the tenant each VM was counted against (null: none). */
+static void
+vm_tenants_json(const struct plan_prep *p, json_t *r)
+{
+    json_t *vms = json_object_get(r, "vms");
+    for (size_t i = 0; p->vm_tenant && i < p->inv->nvms; i++)
+        json_object_set_new(json_array_get(vms, i), "tenant_id",
+                            p->vm_tenant[i] ? json_integer(p->vm_tenant[i]) : json_null());
 }
 
 static json_t *
 compute_import(struct vp_app *app, struct plan_prep *p, err *e)
 {
-    if (!(p->res = plan_run(&p->req, e)))
+    if (load_budgets(app, p, e) < 0 || !(p->res = plan_run(&p->req, e)))
         return NULL;
     json_t *r = plan_export_json(p->res);
-    if (!r) {
+    json_t *b = r && p->ntenants ? budget_json(p) : NULL;
+    if (!r || (p->ntenants && !b)) {
+        json_decref(r);
         err_set(e, ERR_UNAVAILABLE, "out of memory");
         return NULL;
     }
-    if (p->tenant_id) {
-        json_t *b = budget_json(app, p, e);
-        if (!b) {
-            json_decref(r);
-            return NULL;
-        }
+    if (b)
         json_object_set_new(r, "budget", b);
-    }
+    vm_tenants_json(p, r);
     return r;
 }
 

@@ -28,11 +28,23 @@
  * its verdicts are kept in the result for exports); "none". Execution checks again
  * either way (virt_migrate refuses an incompatible CPU).
  *
- * Tenant budgets: the planner core has no tenant constraint. An import plan with
- * constraints.tenant_id reports in result.budget whether the VMs it places fit
- * that tenant's remaining quota (db_quota_check) and what does not; placement does
- * not avoid it. Migrations between hosts do not change a tenant's allocation;
- * each migration task pushes its tenant's per-host runtime budgets again.
+ * Tenant budgets (import plans): each VM gets a tenant — the first entry of
+ * constraints.tenants that lists it ("vms"), holds its folder ("folder": RVTools
+ * vInfo Folder, that folder or one under it) or whose text its annotation contains
+ * ("annotation", case-insensitive); else constraints.tenant_id; else none. The
+ * computation reads each tenant's remaining allocation (db_quota_usage: limits
+ * minus used minus pending reservations; unlimited stays unlimited) and hands it to
+ * the planner as a placement constraint (struct plan_budget): the placed VMs of a
+ * tenant never exceed it, and the VMs that do not fit are unplaced with constraint
+ * "tenant_budget", the binding resource and the shortfall. result.budget says so
+ * ("enforced": true) and gives per tenant what it had left, what the plan places and
+ * what it refused; "fits" re-checks the placed VMs against the same usage snapshot
+ * (db_quota_evaluate). An export computes the plan again with the remaining figures
+ * recorded in result.budget, not today's, so it matches the stored result. Nothing
+ * is reserved: a plan is advice, and the quota is checked again when VMs are
+ * defined. Rebalance and drain plans ignore tenants: a migration between hosts does
+ * not change a tenant's allocation; each migration task pushes its tenant's
+ * per-host runtime budgets again.
  *
  * Threads: prepare/compute/export run on the caller's thread; the tasks on the
  * task runner's workers. */

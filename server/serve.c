@@ -16,6 +16,8 @@
 #include "jwt.h"
 #include "log.h"
 #include "principal_cache.h"
+#include "quota.h"
+#include "quota/runtime.h"
 #include "secret.h"
 #include "task.h"
 #include "throttle.h"
@@ -160,6 +162,29 @@ stop_inventory(struct vp_app *app)
     app->inventory = NULL;
 }
 
+/* Runtime quota enforcement (quota/runtime.h): after the inventory, whose
+ * connections it uses, and stopped before it. Reservations a crash left
+ * between reserve and commit are released first (older than 15 min). */
+static int
+start_quota_runtime(struct vp_app *app, err *e)
+{
+    int64_t released = 0;
+    err re = {0};
+    if (db_quota_reconcile_older(app->db, app_now(app), 15 * 60, &released, &re) < 0)
+        log_msg(LOG_WARN, "quota: stale reservations not released: %s", re.detail);
+    else if (released)
+        log_msg(LOG_INFO, "quota: %lld stale reservation(s) released", (long long)released);
+    app->quota = quota_runtime_start(app, e);
+    return app->quota ? 0 : -1;
+}
+
+static void
+stop_quota_runtime(struct vp_app *app)
+{
+    quota_runtime_stop(app->quota);
+    app->quota = NULL;
+}
+
 /* Checkpoints, retention and forwarding of the audit trail (audit_sink.h). */
 static int
 start_audit(struct vp_app *app, err *e)
@@ -255,14 +280,15 @@ serve_run(struct vp_app *app, serve_hook before_listen, void *arg,
     signal(SIGPIPE, SIG_IGN);
     struct http_server *http = NULL;
     atomic_store(&app->clock_offset_s, app->cfg.clock_offset_s); /* tests only; 0 otherwise */
-    if (serve_open_state(app, &e) < 0 || start_inventory(app, &e) < 0 || start_tasks(app, &e) < 0 ||
-        start_audit(app, &e) < 0 || start_requests(app, &e) < 0 ||
-        ensure_certificate(app, &e) < 0 || (before_listen && before_listen(app, arg, &e) < 0) ||
-        !(http = http_start(app, &e))) {
+    if (serve_open_state(app, &e) < 0 || start_inventory(app, &e) < 0 ||
+        start_quota_runtime(app, &e) < 0 || start_tasks(app, &e) < 0 || start_audit(app, &e) < 0 ||
+        start_requests(app, &e) < 0 || ensure_certificate(app, &e) < 0 ||
+        (before_listen && before_listen(app, arg, &e) < 0) || !(http = http_start(app, &e))) {
         log_msg(LOG_ERROR, "cannot start: %s", e.detail);
         fprintf(stderr, "virtportal: %s\n", e.detail);
         stop_requests(app);
         stop_tasks(app);
+        stop_quota_runtime(app);
         stop_inventory(app);
         stop_audit(app);
         serve_close_state(app);
@@ -281,6 +307,7 @@ serve_run(struct vp_app *app, serve_hook before_listen, void *arg,
     http_stop(http);
     stop_requests(app);
     stop_tasks(app);
+    stop_quota_runtime(app);
     stop_inventory(app);
     stop_audit(app);
     serve_close_state(app);

@@ -11,6 +11,7 @@
 #include "inventory.h"
 #include "log.h"
 #include "quota.h"
+#include "quota_runtime.h"
 #include "task.h"
 
 enum {
@@ -325,6 +326,15 @@ create_run(struct task_ctx *t, void *arg, err *e)
     struct vm_job *j = arg;
     struct virt_spec s;
     spec_of(&j->nv, &s);
+    /* a host whose quota runtime mode is cgroup holds the tenant's VMs in its
+     * partition (quota/runtime.h); elsewhere none is written */
+    char part[300];
+    err pe = {0};
+    if (db_quota_runtime_partition(j->app->db, j->nv.host_id, j->nv.tenant_id,
+                                   j->app->cfg.quota_cgroup_partition, part, sizeof(part), &pe) < 0)
+        log_msg(LOG_WARN, "vm task: %s: no quota partition: %s", j->nv.name, pe.detail);
+    else if (part[0])
+        s.partition = part;
     char uuid[VIRT_UUID_LEN + 1];
     task_progress(t, 10, "defining %s", j->nv.name);
     if (virt_domain_define(job_virt(j), j->nv.host_id, &s, uuid, e) < 0)

@@ -10,7 +10,9 @@
  *            bounds for bin packing problems");
  *   anti     the largest anti-affinity group (its members need distinct hosts);
  *   pinned   the distinct hosts pinned VMs occupy.
- * Only units that fit some host on their own count: the others cannot be placed at all.
+ * Only units that fit some host on their own count: the others cannot be placed at all;
+ * nor, in a plan's bound, units its tenant budgets refused (the bound is for the VMs the
+ * budgets admit).
  * Comparisons lean the safe way (a bound must never exceed the optimum). */
 #include "place_int.h"
 
@@ -230,14 +232,14 @@ bound_groups(const struct engine *E, const bool *ok, struct plan_lower_bound *ou
 }
 
 void
-bound_compute(const struct engine *E, struct plan_lower_bound *out)
+bound_compute(const struct engine *E, const struct pstate *S, struct plan_lower_bound *out)
 {
     memset(out, 0, sizeof(*out));
     bool *ok = calloc(E->nu ? E->nu : 1, sizeof(bool));
     if (!ok)
         return;
     for (size_t u = 0; u < E->nu; u++) {
-        ok[u] = placeable(E, u);
+        ok[u] = placeable(E, u) && (!S || S->host_of[u] >= 0 || unit_budget_ok(E, S, u));
         out->placeable += ok[u] ? E->u[u].count : 0;
     }
     for (int d = 0; d < PLAN_NDIM; d++)
@@ -264,6 +266,6 @@ plan_lower_bound_compute(const struct plan_item *items, size_t nitems,
     memset(out, 0, sizeof(*out));
     if (a &&
         engine_build(&E, items, nitems, hosts, nhosts, cons, opts ? opts : &defaults, a, NULL) == 0)
-        bound_compute(&E, out);
+        bound_compute(&E, NULL, out);
     arena_destroy(a);
 }

@@ -484,8 +484,12 @@ run(struct cli *c, plan_inventory *inv)
         rc = apply_rules(c, inv, o);
     if (rc == 0) {
         q->inv = inv;
-        q->cons = (struct plan_constraints){o->groups,   o->ngroups,   o->pins, o->npins,
-                                            o->excludes, o->nexcludes, NULL,    NULL};
+        q->cons = (struct plan_constraints){.groups = o->groups,
+                                            .ngroups = o->ngroups,
+                                            .pins = o->pins,
+                                            .npins = o->npins,
+                                            .excludes = o->excludes,
+                                            .nexcludes = o->nexcludes};
         err e = {0};
         plan_result *r = plan_run(q, &e);
         rc = r ? emit(c, r) : bad("%s", e.detail);

@@ -282,6 +282,113 @@ apply_cpu_classes(struct engine *E)
     return 0;
 }
 
+/* A VM's draw on its tenant's budget: the caller's figures, or the item's demand. */
+static void
+vm_draw(const struct engine *E, size_t i, double *d)
+{
+    const double *bd = E->cons->budget_demand;
+    if (bd) {
+        memcpy(d, &bd[i * PLAN_NBUDGET], PLAN_NBUDGET * sizeof(double));
+        return;
+    }
+    d[PLAN_BUDGET_VMS] = 1;
+    d[PLAN_BUDGET_VCPUS] = E->items[i].d[PLAN_DIM_CPU];
+    d[PLAN_BUDGET_MEMORY_MIB] = E->items[i].d[PLAN_DIM_MEM];
+    d[PLAN_BUDGET_DISK_GIB] = E->items[i].d[PLAN_DIM_DISK];
+}
+
+/* Budgets' figures are valid and no VM is in two budgets; owner[i]: its budget. */
+static int
+budgets_valid(const struct engine *E, size_t *owner, err *e)
+{
+    const struct plan_constraints *c = E->cons;
+    for (size_t i = 0; i < E->nitems; i++)
+        owner[i] = SIZE_MAX;
+    for (size_t b = 0; b < c->nbudgets; b++) {
+        const struct plan_budget *B = &c->budgets[b];
+        for (int k = 0; k < PLAN_NBUDGET; k++)
+            if (isnan(B->remaining[k]))
+                return err_set(e, ERR_INVALID, "budget '%s' has an invalid figure",
+                               B->name ? B->name : "?");
+        for (size_t j = 0; j < B->nmembers; j++) {
+            size_t i = B->members[j];
+            if (i >= E->nitems || (owner[i] != SIZE_MAX && owner[i] != b))
+                return err_set(e, ERR_INVALID,
+                               "budget '%s' names a VM that does not exist or has a budget",
+                               B->name ? B->name : "?");
+            owner[i] = b;
+        }
+    }
+    for (size_t i = 0; c->budget_demand && i < E->nitems * PLAN_NBUDGET; i++)
+        if (!(c->budget_demand[i] >= 0) || !isfinite(c->budget_demand[i]))
+            return err_set(e, ERR_INVALID, "VM %zu has an invalid budget demand", i / PLAN_NBUDGET);
+    return 0;
+}
+
+/* Adds item i's draw to unit U's draws (merged per budget). */
+static void
+add_draw(struct engine *E, struct unit *U, size_t b, size_t i)
+{
+    double d[PLAN_NBUDGET];
+    vm_draw(E, i, d);
+    struct budget_draw *w = NULL;
+    for (size_t k = 0; k < U->bt_count && !w; k++)
+        if (E->bt[U->bt_first + k].b == b)
+            w = &E->bt[U->bt_first + k];
+    if (!w) {
+        w = &E->bt[U->bt_first + U->bt_count++];
+        memset(w, 0, sizeof(*w));
+        w->b = b;
+    }
+    for (int k = 0; k < PLAN_NBUDGET; k++)
+        w->d[k] += d[k];
+}
+
+/* Tenant budgets: what each unit draws from each budget that limits something. */
+static int
+apply_budgets(struct engine *E, err *e)
+{
+    size_t nb = E->cons ? E->cons->nbudgets : 0;
+    if (!nb)
+        return 0;
+    size_t *owner = malloc((E->nitems ? E->nitems : 1) * sizeof(size_t));
+    if (!owner)
+        return err_set(e, ERR_INTERNAL, "out of memory");
+    if (budgets_valid(E, owner, e) < 0) {
+        free(owner);
+        return -1;
+    }
+    E->nb = nb;
+    E->brem = arena_alloc(E->a, nb * PLAN_NBUDGET * sizeof(double));
+    E->bt = arena_alloc(E->a, (E->nitems ? E->nitems : 1) * sizeof(*E->bt));
+    bool *limited = calloc(nb, sizeof(bool));
+    if (!E->brem || !E->bt || !limited) {
+        free(owner);
+        free(limited);
+        return err_set(e, ERR_INTERNAL, "out of memory");
+    }
+    for (size_t b = 0; b < nb; b++)
+        for (int k = 0; k < PLAN_NBUDGET; k++) {
+            double r = E->cons->budgets[b].remaining[k];
+            E->brem[b * PLAN_NBUDGET + k] = r < 0 ? INFINITY : r;
+            limited[b] |= r >= 0;
+        }
+    size_t off = 0; /* at most one draw per member */
+    for (size_t u = 0; u < E->nu; u++) {
+        struct unit *U = &E->u[u];
+        U->bt_first = off;
+        for (size_t k = 0; k < U->count; k++) {
+            size_t i = E->members[U->first + k];
+            if (owner[i] != SIZE_MAX && limited[owner[i]])
+                add_draw(E, U, owner[i], i);
+        }
+        off += U->bt_count;
+    }
+    free(owner);
+    free(limited);
+    return 0;
+}
+
 static int
 apply_capacities(struct engine *E)
 {
@@ -339,6 +446,8 @@ engine_build(struct engine *E, const struct plan_item *items, size_t nitems,
     if (apply_excludes(E) < 0 || apply_anti(E) < 0 || apply_cpu_classes(E) < 0 ||
         apply_capacities(E) < 0)
         return err_set(e, ERR_INTERNAL, "out of memory");
+    if (apply_budgets(E, e) < 0)
+        return -1;
     E->words = (m + 63) / 64;
     return 0;
 }
@@ -353,7 +462,8 @@ pstate_init(const struct engine *E, struct pstate *S)
     S->host_of = arena_alloc(E->a, (E->nu ? E->nu : 1) * sizeof(int));
     S->ag_bits = arena_alloc(E->a, (E->nag * E->words + 1) * sizeof(uint64_t));
     S->count = arena_alloc(E->a, (E->m ? E->m : 1) * sizeof(size_t));
-    if (!S->used || !S->host_of || !S->ag_bits || !S->count)
+    S->bused = arena_alloc(E->a, (E->nb * PLAN_NBUDGET + 1) * sizeof(double));
+    if (!S->used || !S->host_of || !S->ag_bits || !S->count || !S->bused)
         return -1;
     for (size_t u = 0; u < E->nu; u++)
         S->host_of[u] = -1;
@@ -367,6 +477,7 @@ pstate_copy(const struct engine *E, struct pstate *dst, const struct pstate *src
     memcpy(dst->host_of, src->host_of, E->nu * sizeof(int));
     memcpy(dst->ag_bits, src->ag_bits, E->nag * E->words * sizeof(uint64_t));
     memcpy(dst->count, src->count, E->m * sizeof(size_t));
+    memcpy(dst->bused, src->bused, E->nb * PLAN_NBUDGET * sizeof(double));
     dst->hosts_used = src->hosts_used;
     dst->placed = src->placed;
 }
@@ -387,6 +498,11 @@ unit_put(const struct engine *E, struct pstate *S, size_t u, size_t h)
         size_t g = (size_t)E->ag[E->u[u].ag_first + i];
         S->ag_bits[g * E->words + h / 64] |= (uint64_t)1 << (h % 64);
     }
+    for (size_t i = 0; i < E->u[u].bt_count; i++) {
+        const struct budget_draw *w = &E->bt[E->u[u].bt_first + i];
+        for (int k = 0; k < PLAN_NBUDGET; k++)
+            S->bused[w->b * PLAN_NBUDGET + k] += w->d[k];
+    }
     S->host_of[u] = (int)h;
     if (S->count[h]++ == 0)
         S->hosts_used++;
@@ -406,6 +522,13 @@ unit_take(const struct engine *E, struct pstate *S, size_t u)
     for (size_t i = 0; i < E->u[u].ag_count; i++) {
         size_t g = (size_t)E->ag[E->u[u].ag_first + i];
         S->ag_bits[g * E->words + h / 64] &= ~((uint64_t)1 << (h % 64));
+    }
+    for (size_t i = 0; i < E->u[u].bt_count; i++) {
+        const struct budget_draw *w = &E->bt[E->u[u].bt_first + i];
+        for (int k = 0; k < PLAN_NBUDGET; k++) {
+            double *x = &S->bused[w->b * PLAN_NBUDGET + k];
+            *x = *x - w->d[k] > 0 ? *x - w->d[k] : 0;
+        }
     }
     S->host_of[u] = -1;
     if (--S->count[h] == 0)

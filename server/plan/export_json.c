@@ -235,9 +235,19 @@ unplaced_json(const plan_result *r)
         json_t *o = json_object(), *f = json_array();
         put(o, "vm", str(r->inv->vms[u->vm]->name));
         put(o, "reason", str(u->reason));
+        put(o, "constraint", str(u->constraint));
         put(o, "nearest_host", str(u->nearest_host));
-        put(o, "binding", u->binding_dim >= 0 ? str(plan_dim_name(u->binding_dim)) : json_null());
-        put(o, "shortfall", u->binding_dim >= 0 ? real(u->shortfall) : json_null());
+        if (u->constraint && !strcmp(u->constraint, "tenant_budget")) {
+            /* binding and shortfall are the budget's: a quota resource, in its unit */
+            put(o, "tenant", str(u->tenant));
+            put(o, "binding", str(plan_budget_dim_name(u->budget_dim)));
+            put(o, "shortfall", real(u->budget_short));
+            put(o, "budget_left", real(u->budget_left));
+        } else {
+            put(o, "binding",
+                u->binding_dim >= 0 ? str(plan_dim_name(u->binding_dim)) : json_null());
+            put(o, "shortfall", u->binding_dim >= 0 ? real(u->shortfall) : json_null());
+        }
         for (size_t k = 0; f && k < u->nfilters; k++) {
             json_t *fo = json_object();
             put(fo, "filter", str(u->filters[k].filter));

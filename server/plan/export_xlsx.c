@@ -108,8 +108,11 @@ sheet_unplaced(struct book *b, const plan_result *r)
         worksheet_write_string(ws, row, 0, r->inv->vms[u->vm]->name, NULL);
         worksheet_write_string(ws, row, 1, u->reason ? u->reason : "", NULL);
         worksheet_write_string(ws, row, 2, u->nearest_host ? u->nearest_host : "", NULL);
-        worksheet_write_string(ws, row, 3, u->binding_dim >= 0 ? plan_dim_name(u->binding_dim) : "",
-                               NULL);
+        bool budget = u->constraint && !strcmp(u->constraint, "tenant_budget");
+        const char *binding = budget                ? plan_budget_dim_name(u->budget_dim)
+                              : u->binding_dim >= 0 ? plan_dim_name(u->binding_dim)
+                                                    : "";
+        worksheet_write_string(ws, row, 3, binding, NULL);
         worksheet_write_string(ws, row, 4, filters, NULL);
     }
 }

@@ -11,7 +11,13 @@
  *
  * PLAN_ALGO_BEST runs them all and keeps the plan that places the most VMs on the fewest
  * hosts. Units (affinity-merged VMs) are sorted once; the bin-centric scans prune with an
- * upper bound on the score of smaller units, and drop units that stop fitting a host. */
+ * upper bound on the score of smaller units, and drop units that stop fitting a host.
+ *
+ * Tenant budgets are part of unit_fits, so every heuristic respects them and hands a
+ * tenant's budget out in its own placement order (pinned units first; FFD by its key,
+ * largest first; bin-centric in the order it fills hosts; consolidation only moves units,
+ * which draws nothing more). A budget only fills up during a run, so a unit refused once
+ * stays refused: the bin-centric scans may drop it as they drop units too large. */
 #include "place_int.h"
 
 #include <math.h>
@@ -171,8 +177,8 @@ run_ffd(struct ctx *c, struct pstate *S, const size_t *order)
     size_t first_open = 0;
     for (size_t i = 0; i < c->norder; i++) {
         size_t u = order[i];
-        if (S->host_of[u] >= 0)
-            continue;
+        if (S->host_of[u] >= 0 || !unit_budget_ok(E, S, u))
+            continue; /* placed, or its tenant's budget is spent: no host can take it */
         while (full && first_open < c->nhosts && full[first_open])
             first_open++;
         for (size_t j = full ? first_open : 0; j < c->nhosts; j++) {
@@ -603,7 +609,7 @@ fill_result(const struct engine *E, const struct pstate *S, struct plan_placemen
         p->placed += u != SIZE_MAX && S->host_of[u] >= 0;
     }
     p->hosts_used = S->hosts_used;
-    bound_compute(E, &p->bound);
+    bound_compute(E, S, &p->bound);
     p->gap = p->bound.hosts ? (double)p->hosts_used / (double)p->bound.hosts - 1.0 : 0;
     return reasons_build(E, S, p);
 }

@@ -17,6 +17,7 @@ struct unit {
     size_t ex_first, ex_count; /* excluded hosts: E->ex[...] */
     int cls;                   /* CPU class: E->compat row, -1 unconstrained */
     size_t ag_first, ag_count; /* anti-affinity groups: E->ag[...] */
+    size_t bt_first, bt_count; /* tenant budgets it draws on: E->bt[...] (limited ones only) */
     bool constrained;          /* pin, excludes, class or groups: check eligibility */
     const char *conflict;      /* internal conflict: never placeable (static text) */
 };
@@ -44,6 +45,17 @@ struct engine {
     double meancap[PLAN_NDIM]; /* mean finite capacity per dimension (0 if none) */
     double weight[PLAN_NDIM];  /* Σ demand / Σ capacity per dimension */
     size_t words;              /* 64-bit words per anti-affinity bitset */
+    /* tenant budgets: nb budgets, brem[nb × PLAN_NBUDGET] what each has left (INFINITY:
+     * unlimited); a unit's draw on them is E->bt[u.bt_first .. +bt_count) */
+    size_t nb;
+    double *brem;
+    struct budget_draw *bt;
+};
+
+/* What one unit takes from one tenant's budget. */
+struct budget_draw {
+    size_t b;
+    double d[PLAN_NBUDGET];
 };
 
 #define EPS_REL 1e-9
@@ -53,6 +65,7 @@ struct pstate {
     int *host_of;      /* per unit: host or -1 */
     uint64_t *ag_bits; /* nag × words: host holds a member of the group */
     size_t *count;     /* units per host */
+    double *bused;     /* nb × PLAN_NBUDGET: budget drawn by the placed units */
     size_t hosts_used, placed;
 };
 
@@ -123,15 +136,39 @@ fits_dims(const struct engine *E, const double *used, size_t u, size_t h)
            used[2] + x[2] <= cap[2] * (1 + EPS_REL);
 }
 
-/* Does unit u fit host h now: capacity in every dimension, and every rule. */
+/* Budget tolerance: the figures are whole numbers or sums of a few doubles. */
+static inline bool
+budget_over(double used, double d, double rem)
+{
+    return used + d > rem + 1e-9 * (rem > 1 ? rem : 1);
+}
+
+/* Does unit u fit its tenants' budgets now (host-independent)? */
+static inline bool
+unit_budget_ok(const struct engine *E, const struct pstate *S, size_t u)
+{
+    const struct unit *U = &E->u[u];
+    for (size_t i = 0; i < U->bt_count; i++) {
+        const struct budget_draw *w = &E->bt[U->bt_first + i];
+        const double *rem = &E->brem[w->b * PLAN_NBUDGET], *used = &S->bused[w->b * PLAN_NBUDGET];
+        for (int k = 0; k < PLAN_NBUDGET; k++)
+            if (budget_over(used[k], w->d[k], rem[k]))
+                return false;
+    }
+    return true;
+}
+
+/* Does unit u fit host h now: capacity in every dimension, every rule, its budgets. */
 static inline bool
 unit_fits(const struct engine *E, const struct pstate *S, size_t u, size_t h)
 {
-    return fits_dims(E, &S->used[h * PLAN_NDIM], u, h) && unit_eligible(E, S, u, h);
+    return fits_dims(E, &S->used[h * PLAN_NDIM], u, h) && unit_eligible(E, S, u, h) &&
+           (!E->u[u].bt_count || unit_budget_ok(E, S, u));
 }
 
-/* Lower bound over units that fit some host on their own. */
-void bound_compute(const struct engine *E, struct plan_lower_bound *out);
+/* Lower bound over units that fit some host on their own. S (may be NULL): a final
+ * placement whose budget-refused units (unit_budget_ok false) are left out too. */
+void bound_compute(const struct engine *E, const struct pstate *S, struct plan_lower_bound *out);
 
 /* Fills p->unplaced for every unit left unplaced in S. 0 / -1 (OOM). */
 int reasons_build(const struct engine *E, const struct pstate *S, struct plan_placement *p);

@@ -144,6 +144,23 @@ build_groups(plan_result *r, const struct plan_request *req)
 
 /* ---------------------------------------------------------------- run */
 
+/* What each VM costs its tenant, as the quota counts a defined VM: 1 VM, its vCPUs, its
+ * memory and its provisioned disks rounded up to GiB (whatever the disk basis). */
+static const double *
+budget_demand(plan_result *r, const plan_inventory *inv)
+{
+    double *d = arena_alloc(r->arena, (inv->nvms ? inv->nvms : 1) * PLAN_NBUDGET * sizeof(double));
+    for (size_t i = 0; d && i < inv->nvms; i++) {
+        const struct plan_vm *vm = inv->vms[i];
+        double *x = &d[i * PLAN_NBUDGET];
+        x[PLAN_BUDGET_VMS] = 1;
+        x[PLAN_BUDGET_VCPUS] = vm->vcpus > 0 ? vm->vcpus : 0;
+        x[PLAN_BUDGET_MEMORY_MIB] = (double)vm->memory_mib;
+        x[PLAN_BUDGET_DISK_GIB] = (double)((plan_vm_disk_mib(vm) + 1023) / 1024);
+    }
+    return d;
+}
+
 static int
 place_and_size(plan_result *r, const struct plan_request *req, struct plan_item *items, err *e)
 {
@@ -152,6 +169,8 @@ place_and_size(plan_result *r, const struct plan_request *req, struct plan_item 
     struct plan_constraints cons = req->cons;
     cons.groups = r->groups;
     cons.ngroups = r->ngroups;
+    if (cons.nbudgets && !cons.budget_demand && !(cons.budget_demand = budget_demand(r, inv)))
+        return err_set(e, ERR_INTERNAL, "out of memory");
     if (req->nhosts) {
         r->placement = plan_place(items, inv->nvms, req->hosts, req->nhosts, &cons, &req->place, e);
         if (!r->placement)

@@ -7,8 +7,9 @@
  *   readers    .vmx (plan_vmx_read), OVF (plan_ovf_read), RVTools xlsx / csv
  *              (plan_rvtools_read_xlsx / _csv). All take memory buffers.
  *   assess     named rules → findings with severity → readiness per VM.
- *   place      vector bin packing (CPU, memory, disk) onto target hosts, lower bound,
- *              Nova-style reasons for every VM left unplaced; sizing per host shape.
+ *   place      vector bin packing (CPU, memory, disk) onto target hosts under affinity,
+ *              pins, exclusions, CPU models and tenant budgets; lower bound, Nova-style
+ *              reasons for every VM left unplaced; sizing per host shape.
  *   waves      pilot + rollout waves, transfer time, downtime, risk, TCO.
  *   export     JSON (jansson), CSV, xlsx (export_xlsx.c is the one file that writes
  *              a temporary file, because libxlsxwriter only writes files).
@@ -119,6 +120,8 @@ struct plan_vm {
     int snapshots;       /* count, -1 unknown */
     const char *evc_key; /* "intel-cascadelake", or NULL */
     const char *datacenter, *cluster, *host;
+    const char *folder;     /* VM folder (RVTools vInfo "Folder"), or NULL */
+    const char *annotation; /* notes (RVTools "Annotation", vmx "annotation"), or NULL */
     uint64_t provisioned_mib, used_mib; /* whole-VM figures when the source gives them */
     const char **affinity;              /* VM–VM affinity rule names */
     size_t naffinity, affinity_cap;
@@ -360,6 +363,33 @@ struct plan_host_rule {
     size_t host;
 };
 
+/* Tenant budgets: what one tenant may still allocate (its quota's allocation limits
+ * minus what it uses and has reserved), in the quota's resources. */
+enum {
+    PLAN_BUDGET_VMS,
+    PLAN_BUDGET_VCPUS,
+    PLAN_BUDGET_MEMORY_MIB,
+    PLAN_BUDGET_DISK_GIB,
+    PLAN_NBUDGET
+};
+
+struct plan_budget {
+    const char *name;               /* the tenant as reasons name it ("tenant 7") */
+    double remaining[PLAN_NBUDGET]; /* < 0: unlimited (0: nothing left) */
+    const size_t *members;          /* VM indices of the tenant's VMs; a VM in one budget only */
+    size_t nmembers;
+};
+
+/* Placement never places a set of a tenant's VMs whose Σ demand exceeds its remaining
+ * budget in any resource. Who gets the budget is decided by the placement order of the
+ * heuristic that runs: pinned VMs first (largest first), then FFD in its decreasing order,
+ * a bin-centric greedy in the order it fills hosts; best-of-several keeps the plan that
+ * places the most VMs (then uses the fewest hosts), so under a tight budget the winner is
+ * the heuristic that fits the most VMs into it. All deterministic. A VM left out by its
+ * budget is unplaced with constraint "tenant_budget" (struct plan_unplaced).
+ * Budgets bind plan_place only: plan_size sizes for the whole inventory (a capacity
+ * question), plan_lower_bound_compute ignores them, and plan_rebalance_run ignores them
+ * (a live migration does not change a tenant's allocation). */
 struct plan_constraints {
     const struct plan_group *groups;
     size_t ngroups;
@@ -369,6 +399,12 @@ struct plan_constraints {
     size_t nexcludes;
     plan_cpu_compat_fn cpu_compat; /* NULL: built-in hint comparison */
     void *cpu_ctx;
+    const struct plan_budget *budgets;
+    size_t nbudgets;
+    /* nitems × PLAN_NBUDGET: what each VM costs its tenant, or NULL: 1 VM, d[CPU] vCPUs,
+     * d[MEM] MiB, d[DISK] GiB of the item (plan_run passes the quota's own figures:
+     * vCPUs, memory and provisioned disk rounded up to GiB, whatever the disk basis). */
+    const double *budget_demand;
 };
 
 /* A VM reduced to what placement needs. */
@@ -405,6 +441,15 @@ struct plan_unplaced {
     int binding_dim;          /* PLAN_DIM_*, -1 none */
     double shortfall;         /* in the dimension's unit: CPUs, MiB, GiB */
     const char *reason; /* "host3: memory short 12.3 GiB after 1.5× overcommit and 10% headroom" */
+    /* The constraint that keeps it out (static): "capacity", "tenant_budget", "excluded",
+     * "pinned", "cpu_model", "anti_affinity", "conflict", "heuristic" (it fits a host but
+     * the heuristic left it out); NULL in rebalance results. For "tenant_budget" (it wins
+     * over the others: no host could take the VM within its tenant's budget): */
+    const char *constraint;
+    const char *tenant;  /* the budget's name */
+    int budget_dim;      /* PLAN_BUDGET_*, -1 none */
+    double budget_short; /* in the resource's unit: VMs, vCPUs, MiB, GiB */
+    double budget_left;  /* what the budget had left after the VMs placed */
 };
 
 struct plan_heuristic_score {
@@ -465,6 +510,8 @@ int plan_size(const struct plan_item *items, size_t nitems, const struct plan_ho
               const struct plan_constraints *cons, const struct plan_place_opts *opts,
               double reserve, struct plan_sizing *out, err *e);
 const char *plan_dim_name(int dim);
+/* "vms" "vcpus" "memory_mib" "disk_gib" (the quota's API names), or "?". */
+const char *plan_budget_dim_name(int dim);
 
 /* ---------------------------------------------------------------- waves */
 
@@ -538,7 +585,7 @@ struct plan_request {
     size_t nshapes;
     double sizing_reserve;
     struct plan_place_opts place;
-    struct plan_constraints cons; /* groups from the request; RVTools rules are added */
+    struct plan_constraints cons; /* groups from the request (RVTools rules are added), budgets */
     struct plan_assess_opts assess;
     struct plan_wave_opts waves;
     struct plan_cost_model cost;

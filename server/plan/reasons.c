@@ -1,18 +1,27 @@
 /* Why a VM was not placed, the way Nova's scheduler says it: each filter in turn, with
  * how many hosts it left ("RamFilter: (start: 9, end: 1)"), then the nearest host among
  * those the non-capacity filters kept, with its binding dimension and the shortfall in
- * units ("host3: memory short 12.3 GiB after 1.5× overcommit and 10% headroom"). */
+ * units ("host3: memory short 12.3 GiB after 1.5× overcommit and 10% headroom").
+ * Tenant budgets come last (TenantBudgetFilter: a budget refuses a VM on every host at
+ * once); a VM its budget refuses gets the budget's binding resource and shortfall
+ * ("tenant 7: vcpus short by 4 (needs 8, 4 left after the VMs placed)"). */
 #include "place_int.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
-enum { F_EXCLUDED, F_PINNED, F_CPU, F_ANTI, F_CORE, F_RAM, F_DISK, F_COUNT };
+enum { F_EXCLUDED, F_PINNED, F_CPU, F_ANTI, F_CORE, F_RAM, F_DISK, F_BUDGET, F_COUNT };
 
 static const char *const filter_names[F_COUNT] = {
     "ExcludedHostFilter", "PinnedHostFilter", "CpuModelFilter", "AntiAffinityFilter",
-    "CoreFilter",         "RamFilter",        "DiskFilter",
+    "CoreFilter",         "RamFilter",        "DiskFilter",     "TenantBudgetFilter",
+};
+
+/* plan_unplaced.constraint of the filter that removed the last host. */
+static const char *const filter_constraint[F_COUNT] = {
+    "excluded", "pinned",   "cpu_model", "anti_affinity",
+    "capacity", "capacity", "capacity",  "tenant_budget",
 };
 
 static bool
@@ -50,6 +59,8 @@ passes(const struct engine *E, const struct pstate *S, size_t u, size_t h, int f
         return U->cls < 0 || E->compat[(size_t)U->cls * E->m + h] != 0;
     case F_ANTI:
         return !anti_blocked(E, S, U, h);
+    case F_BUDGET:
+        return S->host_of[u] >= 0 || unit_budget_ok(E, S, u);
     default: {
         int d = f - F_CORE;
         return used[d] + U->d[d] <= cap[d] * (1 + EPS_REL);
@@ -109,29 +120,100 @@ nearest(const struct engine *E, const struct pstate *S, size_t u, const bool *ke
     return best;
 }
 
+/* Why nothing took it, capacity and host rules only; sets r->constraint. */
 static const char *
-reason_text(const struct engine *E, size_t u, const struct plan_unplaced *r)
+host_text(const struct engine *E, struct plan_unplaced *r)
 {
-    const struct unit *U = &E->u[u];
-    if (U->conflict)
-        return arena_printf(E->a, "unplaceable: %s", U->conflict);
     if (!r->nearest_host) {
         const char *why = "every host";
+        r->constraint = "capacity";
         for (size_t i = 0; i < r->nfilters; i++)
             if (r->filters[i].end == 0) {
                 why = r->filters[i].filter;
+                for (int f = 0; f < F_COUNT; f++)
+                    if (!strcmp(why, filter_names[f]))
+                        r->constraint = filter_constraint[f];
                 break;
             }
         return arena_printf(E->a, "no eligible host: %s removed the last of %zu hosts", why,
                             r->filters[0].start);
     }
-    if (r->binding_dim < 0)
+    if (r->binding_dim < 0) {
+        r->constraint = "heuristic";
         return arena_printf(E->a, "%s: fits, but was left out by the heuristic", r->nearest_host);
+    }
     char amount[48], policy[80];
+    r->constraint = "capacity";
     plan_fmt_amount(amount, sizeof(amount), r->binding_dim, r->shortfall);
     policy_text(E, r->binding_dim, policy, sizeof(policy));
     return arena_printf(E->a, "%s: %s short %s%s", r->nearest_host, plan_dim_name(r->binding_dim),
                         amount, policy);
+}
+
+/* A budget figure: whole numbers without decimals. */
+static void
+fmt_figure(char *buf, size_t n, double v)
+{
+    snprintf(buf, n, fabs(v - round(v)) < 1e-9 ? "%.0f" : "%.2f", v);
+}
+
+/* "tenant 7: vcpus short by 4 (needs 8, 4 left after the VMs placed)", and when no
+ * host had room either, the capacity reason after it. */
+static const char *
+budget_text(const struct engine *E, double need, struct plan_unplaced *r)
+{
+    const char *host = host_text(E, r);
+    bool also = !r->nearest_host || r->binding_dim >= 0;
+    char sh[32], nd[32], left[32];
+    fmt_figure(sh, sizeof(sh), r->budget_short);
+    fmt_figure(nd, sizeof(nd), need);
+    fmt_figure(left, sizeof(left), r->budget_left);
+    r->constraint = "tenant_budget";
+    return host ? arena_printf(E->a,
+                               "%s: %s short by %s (needs %s, %s left after the VMs placed)%s%s",
+                               r->tenant, plan_budget_dim_name(r->budget_dim), sh, nd, left,
+                               also ? "; also " : "", also ? host : "")
+                : NULL;
+}
+
+/* The budget that refuses unit u in S and its binding resource: the one with the largest
+ * shortfall relative to what the unit asks (first on ties). budget_dim -1: none. */
+static double
+budget_binding(const struct engine *E, const struct pstate *S, size_t u, struct plan_unplaced *r)
+{
+    const struct unit *U = &E->u[u];
+    double worst = 0, need = 0;
+    r->budget_dim = -1;
+    for (size_t i = 0; S->host_of[u] < 0 && i < U->bt_count; i++) {
+        const struct budget_draw *w = &E->bt[U->bt_first + i];
+        const double *rem = &E->brem[w->b * PLAN_NBUDGET], *used = &S->bused[w->b * PLAN_NBUDGET];
+        for (int k = 0; k < PLAN_NBUDGET; k++) {
+            if (!budget_over(used[k], w->d[k], rem[k]))
+                continue;
+            double sh = used[k] + w->d[k] - rem[k], rel = w->d[k] > 0 ? sh / w->d[k] : INFINITY;
+            if (r->budget_dim < 0 || rel > worst) {
+                worst = rel;
+                r->budget_dim = k;
+                r->budget_short = sh;
+                need = w->d[k];
+                r->budget_left = rem[k] - used[k] > 0 ? rem[k] - used[k] : 0;
+                r->tenant = E->cons->budgets[w->b].name ? E->cons->budgets[w->b].name : "?";
+            }
+        }
+    }
+    return need;
+}
+
+static const char *
+reason_text(const struct engine *E, const struct pstate *S, size_t u, struct plan_unplaced *r)
+{
+    const struct unit *U = &E->u[u];
+    if (U->conflict) {
+        r->constraint = "conflict";
+        return arena_printf(E->a, "unplaceable: %s", U->conflict);
+    }
+    double need = budget_binding(E, S, u, r);
+    return r->budget_dim >= 0 ? budget_text(E, need, r) : host_text(E, r);
 }
 
 static int
@@ -155,13 +237,15 @@ explain(const struct engine *E, const struct pstate *S, size_t u, struct plan_un
                 alive--;
             }
         }
-        if (start != alive || f >= F_CORE || f == F_EXCLUDED)
+        bool shown = start != alive || f >= F_CORE || f == F_EXCLUDED;
+        if (shown && (f != F_BUDGET || E->u[u].bt_count))
             r->filters[r->nfilters++] = (struct plan_filter_count){filter_names[f], start, alive};
     }
     r->binding_dim = -1;
+    r->budget_dim = -1;
     size_t h = nearest(E, S, u, kept, &r->binding_dim, &r->shortfall);
     r->nearest_host = h == SIZE_MAX ? NULL : E->hosts[h].name;
-    r->reason = reason_text(E, u, r);
+    r->reason = reason_text(E, S, u, r);
     return r->reason ? 0 : -1;
 }
 

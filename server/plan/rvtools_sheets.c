@@ -95,6 +95,8 @@ enum {
     VI_OSTOOLS,
     VI_VMID,
     VI_UUID,
+    VI_FOLDER,
+    VI_ANNOTATION,
     VI_NET1,
     VI_NFIELDS = VI_NET1 + 8
 };
@@ -128,6 +130,8 @@ static const struct rv_alias vinfo_aliases[] = {
     {"os according to the vmware tools", VI_OSTOOLS, 1},
     {"vm id", VI_VMID, 1},
     {"vm uuid", VI_UUID, 1},
+    {"folder", VI_FOLDER, 1},
+    {"annotation", VI_ANNOTATION, 1},
     {"network #1", VI_NET1 + 0, 1},
     {"network #2", VI_NET1 + 1, 1},
     {"network #3", VI_NET1 + 2, 1},
@@ -209,6 +213,8 @@ vinfo_flags(struct rv_reader *r, struct plan_vm *vm, const char *const *v)
     vm->datacenter = dup(r, v[VI_DC]);
     vm->cluster = dup(r, v[VI_CLUSTER]);
     vm->host = dup(r, v[VI_HOST]);
+    vm->folder = dup(r, v[VI_FOLDER]);
+    vm->annotation = dup(r, v[VI_ANNOTATION]);
     const char *hw = v[VI_HW];
     if (hw && plan_iprefix(hw, "vmx-"))
         hw += 4;

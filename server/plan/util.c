@@ -268,6 +268,13 @@ plan_dim_name(int dim)
     return dim >= 0 && dim < PLAN_NDIM ? names[dim] : "none";
 }
 
+const char *
+plan_budget_dim_name(int dim)
+{
+    static const char *const names[PLAN_NBUDGET] = {"vms", "vcpus", "memory_mib", "disk_gib"};
+    return dim >= 0 && dim < PLAN_NBUDGET ? names[dim] : "?";
+}
+
 uint64_t
 plan_mib(double v)
 {

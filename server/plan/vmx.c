@@ -619,6 +619,7 @@ vmx_identity(plan_inventory *inv, struct plan_vm *vm, const struct vmx *x, const
 {
     vm->source = "vmx";
     vm->guest_id = plan_inv_strdup(inv, get(x, "guestos"));
+    vm->annotation = plan_inv_strdup(inv, get(x, "annotation"));
     vm->uuid = vmx_uuid(inv, get(x, "uuid.bios"));
     if (get(x, "uuid.bios") && !vm->uuid)
         plan_inv_warn(inv, vm, "bad-value", "uuid.bios is not a UUID");

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startServer } from './lib/server.mjs';
 import { launchBrowser, openPage, screenshot, signIn } from './lib/browser.mjs';
-import { apiAs } from './lib/fixtures.mjs';
+import { apiAs, createTenant } from './lib/fixtures.mjs';
 import { countSettles } from './lib/wait.mjs';
 
 const FIXTURES = process.env.VP_FIXTURES || '/work/shared/fixtures';
@@ -111,6 +111,31 @@ describe('plans', () => {
         for (const h of live) assert.ok(await hosts.getByRole('heading', { name: h.name }).isVisible(), h.name);
         await page.getByTestId('plan-waves').waitFor();
         await screenshot(page, 'plans-rebalance');
+        await done(p);
+    });
+
+    test('an import plan keeps a tenant within its quota and says which VMs did not fit', async () => {
+        const tenant = await createTenant(api, 'e2e-budget', 'E2E budget');
+        assert.equal((await api.put(`/api/v1/tenants/${tenant.id}/quota`, { vcpus: 5 })).status, 200);
+        const vmx = (name) => ({ name: `${name}.vmx`,
+            content: `displayName = "${name}"\nnumvcpus = "2"\nmemsize = "1024"\nguestOS = "rhel8-64"\n` });
+        const created = await api.post('/api/v1/plans', {
+            kind: 'vmware-import', name: 'e2e budget', targets: '2x16c/64g', constraints: { tenant_id: tenant.id },
+            inventory: { format: 'vmx', files: ['b-1', 'b-2', 'b-3', 'b-4'].map(vmx) },
+        });
+        assert.equal(created.status, 201, JSON.stringify(created.body));
+        const p = await signedIn();
+        const { page } = p;
+        await page.goto(`/plans/${created.body.id}`);
+        const panel = page.getByTestId('plan-budget');
+        await panel.waitFor({ timeout: 30000 });
+        /* 5 vCPUs left, VMs of 2: two placed, two refused */
+        assert.match(await panel.textContent(), /2 VMs did not fit/);
+        const row = panel.getByRole('row', { name: new RegExp(`#${tenant.id}`) });
+        assert.match(await row.textContent(), /vCPUs 5/);
+        const unplaced = page.locator('section', { has: page.getByRole('heading', { name: 'Unplaced VMs' }) });
+        assert.match(await unplaced.textContent(), /vcpus short by 1/);
+        await screenshot(page, 'plans-budget');
         await done(p);
     });
 });

@@ -1,6 +1,8 @@
 // Quotas against the real server: usage bars of a tenant with VMs (seeded in the
 // database until the inventory API can define VMs, see lib/fixtures.mjs), a runtime
-// measurement, the administrator's editor (server validation inline, the over-quota
+// measurement, an hour of runtime samples drawn as 24 h charts (with their numbers in
+// text) beside the runtime bars and the enforcement per host, the hosts' enforcement
+// column, the administrator's editor (server validation inline, the over-quota
 // report when lowering below usage), the dry-run refusal with what to do next and the
 // prefilled quota request (sent, then listed as pending), and what a tenant user sees.
 import { after, before, describe, test } from 'node:test';
@@ -74,7 +76,10 @@ describe('quotas', () => {
         assert.match(await runtime.getByTestId('samples-table').innerText(), /cgroup v2/);
         assert.match(await runtime.getByTestId('runtime-memory').locator('.usage-numbers').innerText(), /1\.5 GiB\s*\/\s*2 GiB/);
         assert.match(await runtime.getByTestId('runtime-pids').locator('.usage-numbers').innerText(), /42\s*\/\s*100/);
-        assert.match(await runtime.getByTestId('history-note').innerText(), /not\s+available/);
+        /* one sample: no rate yet, but the memory chart has its point, in text too */
+        await runtime.getByTestId('chart-memory-latest').waitFor({ timeout: 30000 });
+        assert.match(await runtime.getByTestId('chart-memory-latest').innerText(), /1\.5 GiB/);
+        assert.match(await runtime.getByTestId('chart-memory-limit').innerText(), /cap 2 GiB/);
         await screenshot(page, 'quota-bars');
 
         /* the editor: the server's validation error lands under its field */
@@ -117,6 +122,73 @@ describe('quotas', () => {
         assert.match(await bar(page, 'vcpus').getByTestId('over-badge').innerText(), /over by 1/);
         assert.equal(await bar(page, 'memory_mib').getAttribute('data-state'), 'ok');
         await screenshot(page, 'quota-over');
+        await done(p);
+    });
+
+    test('runtime usage: bars against the runtime limits, 24 h charts with their numbers, enforcement per host', async () => {
+        const t = await createTenant(api, 'e2e-q-history', 'Quota history lab');
+        seedVms(server, t.id, [{ name: 'batch-1', vcpus: 4, memory_mib: 4096, disk_gib: 20 }]);
+        /* 40 minutes of samples a minute apart, ending 2 minutes ago, as the sampler
+         * stores them (cumulative counters): 1.5 cores, 1 MiB/s read in 50 IOPS, 1 GiB */
+        const MiB = 1024 * 1024;
+        const end = Date.now() - 120000;
+        for (let i = 0; i <= 40; i++) {
+            seedSample(server, t.id, {
+                mode: 'cgroup', ts: new Date(end - (40 - i) * 60000).toISOString(),
+                cpu_usage_usec: i * 90_000_000, memory_bytes: 1024 * MiB, pids: 30,
+                io_read_bytes: i * 60 * MiB, io_read_ios: i * 3000,
+            });
+        }
+        const put = await api.put(`/api/v1/tenants/${t.id}/quota`, { cpu_cores: 2, memory_max_mib: 2048, io_read_bps: 4 * MiB });
+        assert.equal(put.status, 200, JSON.stringify(put.body));
+        const hist = await api.get(`/api/v1/tenants/${t.id}/usage/history?step=300`);
+        assert.equal(hist.status, 200, JSON.stringify(hist.body));
+        assert.ok(hist.body.total.length >= 8, `buckets: ${hist.body.total.length}`);
+
+        const p = await quotaPage();
+        const { page } = p;
+        await pickTenant(page, t);
+        const runtime = page.getByTestId('runtime-panel');
+        /* the CPU chart: a line, its latest value and the cap in text, all points in a table */
+        const cpu = runtime.getByTestId('chart-cpu');
+        await cpu.locator('svg path').first().waitFor({ state: 'attached', timeout: 30000 }); /* a flat line has no height: not "visible" */
+        assert.equal((await runtime.getByTestId('chart-cpu-latest').innerText()).trim(), '1.5 cores');
+        assert.match(await runtime.getByTestId('chart-cpu-limit').innerText(), /cap 2 cores/);
+        assert.match(await cpu.getByRole('img').getAttribute('aria-label'), /latest 1\.5 cores.*cap 2 cores/);
+        assert.ok(Number(await cpu.getAttribute('data-points')) >= 8);
+        await cpu.getByText(/Show the numbers/).click();
+        const rows = cpu.locator('tbody tr');
+        await rows.first().waitFor({ timeout: 30000 });
+        assert.equal(await rows.count(), Number(await cpu.getAttribute('data-points')));
+        assert.match(await rows.last().innerText(), /1\.5 cores/);
+        assert.equal((await runtime.getByTestId('chart-memory-latest').innerText()).trim(), '1 GiB');
+        assert.equal((await runtime.getByTestId('chart-io-latest').innerText()).trim(), '1 MiB/s');
+        assert.match(await runtime.getByTestId('chart-iops-latest').innerText(), /^50 IOPS$/);
+        /* the bars: the newest 5-minute rates against the runtime limits */
+        assert.match(await runtime.getByTestId('runtime-cpu').locator('.usage-numbers').innerText(), /^1\.5\s*\/\s*2/);
+        assert.match(await runtime.getByTestId('runtime-read-bps').locator('.usage-numbers').innerText(), /1 MiB\/s\s*\/\s*4 MiB\/s/);
+        assert.match(await runtime.getByTestId('runtime-memory').locator('.usage-numbers').innerText(), /1 GiB\s*\/\s*2 GiB/);
+        /* the enforcement table names a mode per host, as a badge with its text */
+        const row = runtime.getByTestId('enforcement-row').first();
+        await row.waitFor({ timeout: 30000 });
+        const mode = await row.getAttribute('data-mode');
+        const text = { cgroup: 'cgroup v2', libvirt: 'libvirt (per VM)', none: 'not enforced' }[mode];
+        assert.ok(text, `mode ${mode}`);
+        assert.equal((await row.locator('.badge').innerText()).trim(), text);
+        await screenshot(page, 'quota-history');
+
+        /* the hosts page: a quota enforcement column (a mode once the host was checked) */
+        await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Hosts' }).click();
+        const table = page.getByTestId('hosts-table');
+        await table.getByRole('columnheader', { name: 'Quota enforcement' }).waitFor({ timeout: 30000 });
+        const hosts = (await api.get('/api/v1/hosts?limit=100')).body.items || [];
+        for (const h of hosts.filter((x) => x.quota_enforcement && x.quota_enforcement.mode)) {
+            const link = page.getByTestId('host-link').getByText(h.name, { exact: true }); /* relative to the row */
+            const cell = table.getByRole('row').filter({ has: link }).getByTestId('host-enforcement');
+            await cell.waitFor({ timeout: 30000 });
+            assert.equal(await cell.getAttribute('data-mode'), h.quota_enforcement.mode, h.name);
+        }
+        await screenshot(page, 'hosts-enforcement');
         await done(p);
     });
 

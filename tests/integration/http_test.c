@@ -102,29 +102,56 @@ test_tls_versions(void **state)
     assert_int_equal(tls_get(CURL_SSLVERSION_TLSv1, CURL_SSLVERSION_MAX_TLSv1_1), -1);
 }
 
+/* Fails the test unless header `name` of r contains `want`. */
+static void
+expect_header(struct vp_resp *r, const char *path, const char *name, const char *want)
+{
+    char *v = vp_header(r, name);
+    if (!v || !strstr(v, want))
+        fail_msg("%s %s: '%s' lacks '%s'", path, name, v ? v : "(absent)", want);
+    free(v);
+}
+
+/* API answers carry OWASP's REST set (no document ever loads from them); the
+ * UI's HTML carries the full strict set, with no inline script. */
 static void
 test_security_headers(void **state)
 {
     struct vp_resp r;
     assert_int_equal(vp_http(&srv, "GET", "/api/v1/version", NULL, NULL, 0, &r), 0);
     assert_int_equal(r.status, 200);
-    static const char *const want[][2] = {
+    static const char *const api[][2] = {
         {"Strict-Transport-Security", "max-age="},
+        {"Content-Security-Policy", "default-src 'none'"},
         {"Content-Security-Policy", "frame-ancestors 'none'"},
-        {"Content-Security-Policy", "script-src 'self'"},
         {"X-Content-Type-Options", "nosniff"},
-        {"Referrer-Policy", "no-referrer"},
+        {"X-Frame-Options", "DENY"},
         {"Cache-Control", "no-store"},
     };
-    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
-        char *v = vp_header(&r, want[i][0]);
-        if (!v || !strstr(v, want[i][1]))
-            fail_msg("%s: '%s' lacks '%s'", want[i][0], v ? v : "(absent)", want[i][1]);
-        free(v);
-    }
+    for (size_t i = 0; i < sizeof(api) / sizeof(api[0]); i++)
+        expect_header(&r, "/api/v1/version", api[i][0], api[i][1]);
     char *acao = vp_header(&r, "Access-Control-Allow-Origin");
     assert_null(acao); /* no CORS unless configured */
     assert_string_equal(json_string_value(json_object_get(r.json, "name")), "virtportal");
+    vp_resp_free(&r);
+
+    assert_int_equal(vp_http(&srv, "GET", "/", NULL, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 200);
+    static const char *const ui[][2] = {
+        {"Strict-Transport-Security", "max-age="},
+        {"Content-Security-Policy", "default-src 'self'"},
+        {"Content-Security-Policy", "script-src 'self'"},
+        {"Content-Security-Policy", "frame-ancestors 'none'"},
+        {"X-Content-Type-Options", "nosniff"},
+        {"X-Frame-Options", "DENY"},
+        {"Referrer-Policy", "no-referrer"},
+    };
+    for (size_t i = 0; i < sizeof(ui) / sizeof(ui[0]); i++)
+        expect_header(&r, "/", ui[i][0], ui[i][1]);
+    char *csp = vp_header(&r, "Content-Security-Policy");
+    assert_non_null(csp);
+    assert_null(strstr(csp, "unsafe-inline"));
+    free(csp);
     vp_resp_free(&r);
 }
 

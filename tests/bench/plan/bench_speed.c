@@ -5,7 +5,8 @@
  *
  *   plan_bench_speed [VMS] [HOSTS]
  * Prints wall and CPU seconds and the peak RSS; then checks the plan (untimed). Goals:
- * < 1 s and < 256 MB. */
+ * < 1 s and < 256 MB. A third run adds tenant budgets (100 tenants, VM i in tenant
+ * i % 100; three in four limited to 90% of their VMs' vCPUs) to time the budget checks. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,26 @@ make_hosts(const struct gen *g, size_t m, const struct plan_place_opts *o)
     return h;
 }
 
+enum { TENANTS = 100 };
+
+/* Budgets for the third run; members in `members` (g->n entries). */
+static void
+make_budgets(const struct gen *g, struct plan_budget *b, size_t *members)
+{
+    size_t off = 0;
+    for (size_t t = 0; t < TENANTS; t++) {
+        double vcpus = 0;
+        b[t] = (struct plan_budget){"tenant", {-1, -1, -1, -1}, members + off, 0};
+        for (size_t i = t; i < g->n; i += TENANTS) {
+            members[off++] = i;
+            b[t].nmembers++;
+            vcpus += g->items[i].d[0];
+        }
+        if (t % 4)
+            b[t].remaining[PLAN_BUDGET_VCPUS] = floor(vcpus * 0.9);
+    }
+}
+
 static struct plan_placement *
 timed(const struct gen *g, const struct plan_host *h, size_t m, const struct plan_constraints *c,
       struct plan_place_opts o, enum plan_algo algo)
@@ -48,8 +69,10 @@ timed(const struct gen *g, const struct plan_host *h, size_t m, const struct pla
     }
     printf("%-5s %.3f s wall, %.3f s CPU: %zu placed on %zu hosts (bound %zu, gap %.2f%%), "
            "%zu unplaced with reasons, winner %s\n",
-           algo == PLAN_ALGO_FFD ? "ffd" : "best", w, cpu, p->placed, p->hosts_used, p->bound.hosts,
-           p->gap * 100, p->nunplaced, p->algo);
+           algo == PLAN_ALGO_FFD ? "ffd"
+           : c->nbudgets         ? "bud"
+                                 : "best",
+           w, cpu, p->placed, p->hosts_used, p->bound.hosts, p->gap * 100, p->nunplaced, p->algo);
     return p;
 }
 
@@ -75,6 +98,18 @@ main(int argc, char **argv)
     size_t v = check_plan(g.items, g.n, h, m, &c, &o, best->host_of, best, &r) +
                check_plan(g.items, g.n, h, m, &c, &o, ffd->host_of, ffd, &r);
     printf("checker: %zu violation(s)%s%s\n", v, v ? ": " : "", v ? r.first : "");
+    struct plan_budget budgets[TENANTS];
+    size_t *members = malloc((g.n ? g.n : 1) * sizeof(size_t));
+    make_budgets(&g, budgets, members);
+    struct plan_constraints cb = c;
+    cb.budgets = budgets;
+    cb.nbudgets = TENANTS;
+    struct plan_placement *bud = timed(&g, h, m, &cb, o, PLAN_ALGO_BEST);
+    size_t vb = check_plan(g.items, g.n, h, m, &cb, &o, bud->host_of, bud, &r);
+    printf("checker (budgets): %zu violation(s)%s%s\n", vb, vb ? ": " : "", vb ? r.first : "");
+    v += vb;
+    plan_placement_free(bud);
+    free(members);
     plan_placement_free(best);
     plan_placement_free(ffd);
     free(h);

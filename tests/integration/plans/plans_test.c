@@ -523,6 +523,125 @@ test_rebalance_plans(void **state)
     json_decref(all);
 }
 
+/* A .vmx file of a VM with `vcpus` and 1 GiB of memory, annotated. */
+static json_t *
+vmx_file(const char *name, int vcpus, const char *annotation)
+{
+    char text[512];
+    snprintf(text, sizeof(text),
+             "displayName = \"%s\"\nnumvcpus = \"%d\"\nmemsize = \"1024\"\n"
+             "guestOS = \"rhel8-64\"\nannotation = \"%s\"\n",
+             name, vcpus, annotation);
+    char file[64];
+    snprintf(file, sizeof(file), "%s.vmx", name);
+    return json_pack("{s:s,s:s}", "name", file, "content", text);
+}
+
+static void
+put_quota(int64_t tenant, const char *limits)
+{
+    char path[96];
+    snprintf(path, sizeof(path), "/api/v1/tenants/%lld/quota", (long long)tenant);
+    assert_int_equal(invt_status("PUT", path, invt_admin, "%s", limits), 200);
+}
+
+/* The entry of result.unplaced for VM `vm`, or NULL. */
+static json_t *
+unplaced_of(json_t *res, const char *vm)
+{
+    size_t i;
+    json_t *u;
+    json_array_foreach(json_object_get(res, "unplaced"), i, u)
+    {
+        if (!strcmp(json_string_value(json_object_get(u, "vm")), vm))
+            return u;
+    }
+    return NULL;
+}
+
+/* Tenant budgets through the API: constraints.tenant_id for every VM, constraints.tenants
+ * by annotation; the VMs over a tenant's quota are unplaced with reason tenant_budget,
+ * and an export computes the same plan. */
+static void
+test_tenant_budgets(void **state)
+{
+    (void)state;
+    int64_t acme = invt_tenant("acme"), globex = invt_tenant("globex");
+    put_quota(acme, "{\"vcpus\":5}");
+    put_quota(globex, "{\"vms\":1}");
+    json_t *files = json_array();
+    for (int k = 1; k <= 4; k++) {
+        char name[16];
+        snprintf(name, sizeof(name), "web-%d", k);
+        json_array_append_new(files, vmx_file(name, 2, "app web"));
+    }
+    json_array_append_new(files, vmx_file("db-1", 1, "owner: Globex"));
+    json_array_append_new(files, vmx_file("db-2", 1, "owner: globex"));
+    json_t *body =
+        json_pack("{s:s,s:s,s:{s:s,s:o},s:s,s:{s:I,s:[{s:I,s:s}]}}", "kind", "vmware-import",
+                  "name", "budgets", "inventory", "format", "vmx", "files", files, "targets",
+                  "2x16c/64g", "constraints", "tenant_id", (json_int_t)acme, "tenants", "tenant_id",
+                  (json_int_t)globex, "annotation", "GLOBEX");
+    char *text = json_dumps(body, JSON_COMPACT);
+    struct vp_resp r;
+    assert_int_equal(invt_req(&r, "POST", "/api/v1/plans", invt_admin, "%s", text), 0);
+    int64_t id = created(&r);
+    json_t *res = json_object_get(r.json, "result");
+    /* acme: 5 vCPUs left, 4 VMs of 2: two placed; globex: 1 VM of 2 */
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(res, "placement"), "placed")), 3);
+    size_t i, refused = 0;
+    json_t *vm;
+    json_array_foreach(json_object_get(res, "vms"), i, vm)
+    {
+        const char *name = json_string_value(json_object_get(vm, "name"));
+        int64_t t = json_integer_value(json_object_get(vm, "tenant_id"));
+        assert_int_equal(t, !strncmp(name, "db-", 3) ? globex : acme);
+        json_t *u = unplaced_of(res, name);
+        if (json_is_null(json_object_get(vm, "target_host"))) {
+            assert_non_null(u);
+            assert_string_equal(json_string_value(json_object_get(u, "constraint")),
+                                "tenant_budget");
+            const char *binding = json_string_value(json_object_get(u, "binding"));
+            assert_string_equal(binding, t == acme ? "vcpus" : "vms");
+            assert_true(json_number_value(json_object_get(u, "shortfall")) == 1);
+            assert_non_null(strstr(json_string_value(json_object_get(u, "reason")),
+                                   t == acme ? "vcpus short by 1" : "vms short by 1"));
+            refused++;
+        } else {
+            assert_null(u);
+        }
+    }
+    assert_int_equal(refused, 3);
+    json_t *budget = json_object_get(res, "budget");
+    assert_true(json_is_true(json_object_get(budget, "fits")));
+    assert_int_equal(json_integer_value(json_object_get(budget, "refused")), 3);
+    json_t *tb = json_array_get(json_object_get(budget, "tenants"), 0);
+    assert_int_equal(json_integer_value(json_object_get(tb, "tenant_id")), acme);
+    assert_int_equal(json_integer_value(json_object_get(tb, "placed")), 2);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(tb, "remaining"), "vcpus")),
+                     5);
+    assert_true(json_is_null(json_object_get(json_object_get(tb, "remaining"), "vms")));
+    vp_resp_free(&r);
+    /* the export computes again with the recorded budgets: same refusals */
+    put_quota(acme, "{\"vcpus\":100}");
+    export(id, "csv", &r);
+    size_t n = 0;
+    for (const char *p = r.body; (p = strstr(p, "short by 1")); p++)
+        n++;
+    assert_int_equal(n, 3);
+    vp_resp_free(&r);
+    /* an unknown tenant names its field */
+    json_object_set_new(json_object_get(body, "constraints"), "tenants",
+                        json_pack("[{s:i,s:[s]}]", "tenant_id", 424242, "vms", "web-1"));
+    free(text);
+    text = json_dumps(body, JSON_COMPACT);
+    assert_int_equal(invt_req(&r, "POST", "/api/v1/plans", invt_admin, "%s", text), 0);
+    expect_field(&r, 400, "constraints.tenants[0].tenant_id");
+    free(text);
+    json_decref(body);
+}
+
 static void
 test_permissions_and_import_not_executable(void **state)
 {
@@ -538,7 +657,7 @@ test_permissions_and_import_not_executable(void **state)
     snprintf(path, sizeof(path), "/api/v1/plans/%lld/execute", (long long)id);
     assert_int_equal(invt_status("POST", path, invt_admin, NULL), 409);
     int64_t t = invt_tenant("acme");
-    /* a tenant's budget: reported against what the plan places (not a constraint) */
+    /* a tenant's budget is a placement constraint: the 2 GiB VM does not fit 1 GiB */
     char qpath[96], query[96];
     snprintf(qpath, sizeof(qpath), "/api/v1/tenants/%lld/quota", (long long)t);
     assert_int_equal(invt_status("PUT", qpath, invt_admin, "{\"memory_mib\":1024}"), 200);
@@ -546,10 +665,15 @@ test_permissions_and_import_not_executable(void **state)
     snprintf(query, sizeof(query), "?format=vmx&hosts=1x8c/32g&tenant_id=%lld", (long long)t);
     upload(&r, query, NULL, v, len);
     created(&r);
-    json_t *budget = json_object_get(json_object_get(r.json, "result"), "budget");
-    assert_true(json_is_false(json_object_get(budget, "fits")));
-    json_t *viol = json_array_get(json_object_get(budget, "violations"), 0);
-    assert_string_equal(json_string_value(json_object_get(viol, "resource")), "memory_mib");
+    json_t *res = json_object_get(r.json, "result");
+    json_t *budget = json_object_get(res, "budget");
+    assert_true(json_is_true(json_object_get(budget, "enforced")));
+    assert_true(json_is_true(json_object_get(budget, "fits")));
+    assert_int_equal(json_integer_value(json_object_get(budget, "refused")), 1);
+    json_t *un = json_array_get(json_object_get(res, "unplaced"), 0);
+    assert_string_equal(json_string_value(json_object_get(un, "constraint")), "tenant_budget");
+    assert_string_equal(json_string_value(json_object_get(un, "binding")), "memory_mib");
+    assert_true(json_number_value(json_object_get(un, "shortfall")) == 1024);
     vp_resp_free(&r);
     upload(&r, "?format=vmx&tenant_id=424242", NULL, v, len);
     expect_field(&r, 400, "constraints.tenant_id");
@@ -576,6 +700,7 @@ main(int argc, char **argv)
                                         invt_teardown),
         cmocka_unit_test_setup_teardown(test_async_planning, invt_setup, invt_teardown),
         cmocka_unit_test_setup_teardown(test_bad_input, invt_setup, invt_teardown),
+        cmocka_unit_test_setup_teardown(test_tenant_budgets, invt_setup, invt_teardown),
         cmocka_unit_test_setup_teardown(test_drain_plan_and_failed_execution, invt_setup,
                                         invt_teardown),
         cmocka_unit_test_setup_teardown(test_rebalance_plans, invt_setup, invt_teardown),

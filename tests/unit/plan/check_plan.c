@@ -129,6 +129,30 @@ check_host_rules(const struct plan_item *items, size_t n, const struct plan_host
     }
 }
 
+/* Tenant budgets: Σ over a budget's placed members ≤ what it has left (< 0 unlimited). */
+static void
+check_budgets(const struct plan_item *items, const struct plan_constraints *c, const int *host_of,
+              struct check_report *r)
+{
+    for (size_t b = 0; c && b < c->nbudgets; b++) {
+        const struct plan_budget *B = &c->budgets[b];
+        double sum[4] = {0};
+        for (size_t k = 0; k < B->nmembers; k++) {
+            size_t i = B->members[k];
+            if (host_of[i] < 0)
+                continue;
+            const double *bd = c->budget_demand ? &c->budget_demand[i * 4] : NULL;
+            double one[4] = {1, items[i].d[0], items[i].d[1], items[i].d[2]};
+            for (int x = 0; x < 4; x++)
+                sum[x] += bd ? bd[x] : one[x];
+        }
+        for (int x = 0; x < 4; x++)
+            if (B->remaining[x] >= 0 && sum[x] > B->remaining[x] + 1e-6)
+                violation(r, &r->budget, "budget %s resource %d: %.6f placed, %.6f left",
+                          B->name ? B->name : "?", x, sum[x], B->remaining[x]);
+    }
+}
+
 size_t
 check_plan(const struct plan_item *items, size_t n, const struct plan_host *hosts, size_t m,
            const struct plan_constraints *cons, const struct plan_place_opts *opts,
@@ -144,5 +168,6 @@ check_plan(const struct plan_item *items, size_t n, const struct plan_host *host
     check_capacity(items, n, hosts, m, opts ? opts : &zero, host_of, p, report);
     check_groups(items, cons, host_of, report);
     check_host_rules(items, n, hosts, cons, host_of, report);
+    check_budgets(items, cons, host_of, report);
     return report->violations;
 }

@@ -10,7 +10,8 @@
 
 struct check_report {
     size_t violations;
-    size_t capacity, affinity, anti_affinity, pins, excludes, cpu, skipped, bookkeeping, bound;
+    size_t capacity, affinity, anti_affinity, pins, excludes, cpu, skipped, bookkeeping, bound,
+        budget;
     char first[512]; /* the first violation, in words */
 };
 

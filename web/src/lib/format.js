@@ -56,7 +56,12 @@ export function fmtBytes(n) {
         v /= 1024;
         u++;
     }
-    return `${n < 0 ? '-' : ''}${nf.format(v < 10 && u ? Math.round(v * 100) / 100 : Math.round(v * 10) / 10)} ${UNITS[u]}`;
+    const round = (x) => (x < 10 && u ? Math.round(x * 100) / 100 : Math.round(x * 10) / 10);
+    if (round(v) >= 1024 && u < UNITS.length - 1) { /* 1023.99 KiB reads as 1 MiB */
+        v /= 1024;
+        u++;
+    }
+    return `${n < 0 ? '-' : ''}${nf.format(round(v))} ${UNITS[u]}`;
 }
 
 export const fmtMiB = (n) => (n === 0 ? '0 MiB' : fmtBytes(typeof n === 'number' ? n * 1024 * 1024 : n));

@@ -1,4 +1,5 @@
-// Hosts: the libvirt hosts with their state, capacity and allocation; a host's page
+// Hosts: the libvirt hosts with their state, capacity, allocation and how tenant
+// quotas are enforced there (cgroup v2, libvirt per VM, or not); a host's page
 // (facts, pools, networks, its VMs); admins register, rename and remove hosts.
 import { useEffect, useState } from 'preact/hooks';
 import { html } from '../lib/html.js';
@@ -13,6 +14,7 @@ import { toastError, toastSuccess } from '../components/toast.js';
 import { Icon } from '../components/icons.js';
 import { UsageBar } from '../components/meter.js';
 import { Badge, DetailList, EmptyState, PageHeader, Spinner, Time } from '../components/ui.js';
+import { enforcementInfo } from '../lib/series.js';
 
 export const HOST_KIND = { connected: 'success', connecting: 'warning', unreachable: 'danger' };
 export const VM_KIND = { running: 'success', paused: 'warning', shutoff: 'neutral', crashed: 'danger', blocked: 'warning', pmsuspended: 'warning' };
@@ -73,6 +75,19 @@ export async function removeHost(h) {
     }
 }
 
+/* How tenant runtime limits are enforced on the host (quota_enforcement: {mode, detail,
+ * checked_at}, null before the first check; absent on servers that do not report it). */
+export function EnforcementCell({ value, long = false }) {
+    if (value === undefined) return html`<span class="muted">—</span>`;
+    if (value === null) return html`<span class="muted small" data-testid="host-enforcement">not checked yet</span>`;
+    const m = enforcementInfo(value.mode);
+    return html`<span data-testid="host-enforcement" data-mode=${value.mode || 'none'}>
+        <span title=${m.title}><${Badge} kind=${m.kind}>${m.text}<//></span>
+        ${value.detail && html`<div class="muted small">${value.detail}</div>`}
+        ${long && value.checked_at && html`<div class="muted small">checked <${Time} value=${value.checked_at} /></div>`}
+    </span>`;
+}
+
 function stateCell(h) {
     return html`<${Badge} kind=${HOST_KIND[h.state] || 'neutral'}>${h.state}<//>
         ${h.last_error && html`<div class="text-error small" data-testid="host-error">${h.last_error}</div>`}`;
@@ -91,6 +106,7 @@ export function HostsPage() {
         { key: 'cores', label: 'Cores', class: 'num', render: (h) => fmtNumber((h.capacity || {}).cores ?? '—') },
         { key: 'memory', label: 'Memory', class: 'num', render: (h) => ((h.capacity || {}).memory_mib == null ? '—' : fmtMiB(h.capacity.memory_mib)) },
         { key: 'vms', label: 'VMs', class: 'num', render: (h) => `${fmtNumber((h.allocation || {}).vms || 0)} (${fmtNumber((h.allocation || {}).active || 0)} active)` },
+        { key: 'quota_enforcement', label: 'Quota enforcement', render: (h) => html`<${EnforcementCell} value=${h.quota_enforcement} />` },
         { key: 'alloc', label: 'Allocation', render: (h) => html`<div class="host-alloc">
             <${CpuBar} vcpus=${(h.allocation || {}).vcpus || 0} cores=${(h.capacity || {}).cores} />
             <${UsageBar} label="Memory" used=${(h.allocation || {}).memory_mib || 0} limit=${(h.capacity || {}).memory_mib ?? null} format=${fmtMiB} />
@@ -167,6 +183,7 @@ export function HostDetailPage({ params }) {
                 ['CPU', `${cap.sockets ?? '?'} sockets · ${cap.cores ?? '?'} cores · ${cap.threads ?? '?'} threads · ${cap.cpu_model || '?'} (${cap.arch || '?'})`],
                 ['Memory', cap.memory_mib == null ? '—' : `${fmtMiB(cap.memory_mib)} (${fmtMiB(cap.memory_free_mib || 0)} free)`],
                 ['VMs', `${al.vms || 0} (${al.active || 0} active) · disk ${fmtNumber(al.disk_gib || 0)} GiB`],
+                ['Quota enforcement', html`<${EnforcementCell} value=${h.quota_enforcement} long />`],
                 ['Facts read', html`<${Time} value=${h.facts_at} />`], ['Reconciled', html`<${Time} value=${h.reconciled_at} />`],
             ]} />
             <div class="usage-grid">

@@ -299,6 +299,27 @@ function KvmHosts({ hosts }) {
     </div>`)}</div>`;
 }
 
+/* result.budget: each tenant's remaining quota when the plan was computed, and
+ * how many of its VMs the placement kept within it. */
+const BUDGET_DIMS = [['vms', 'VMs', fmtNumber], ['vcpus', 'vCPUs', fmtNumber], ['memory_mib', 'Memory', fmtMiB], ['disk_gib', 'Disk (GiB)', fmtNumber]];
+function remainingText(rem) {
+    if (!rem) return 'unlimited';
+    const parts = BUDGET_DIMS.filter(([k]) => rem[k] !== null && rem[k] !== undefined).map(([k, label, fmt]) => `${label} ${fmt(rem[k])}`);
+    return parts.length ? parts.join(' · ') : 'unlimited';
+}
+function TenantBudgets({ budget }) {
+    const tenants = budget.tenants || [];
+    return html`<section class="panel" data-testid="plan-budget"><h2>Tenant budgets</h2>
+        <p class="muted">${budget.enforced ? 'Placement kept each tenant within the quota it had left when the plan was computed.'
+            : 'No target hosts: every VM was checked against its tenant\'s quota; nothing was placed.'}
+            ${budget.refused ? ` ${budget.refused} VM${budget.refused === 1 ? '' : 's'} did not fit.` : ''}</p>
+        ${tenants.length > 0 && html`<table class="table"><thead><tr><th scope="col">Tenant</th><th scope="col">Left before the plan</th>
+            <th scope="col">VMs</th><th scope="col">Placed</th><th scope="col">Refused</th></tr></thead>
+            <tbody>${tenants.map((t) => html`<tr key=${t.tenant_id}><th scope="row">#${t.tenant_id}</th><td>${remainingText(t.remaining)}</td>
+                <td>${t.vms}</td><td>${t.placed}</td><td>${t.refused ? html`<${Badge} kind="warning">${t.refused}<//>` : 0}</td></tr>`)}</tbody></table>`}
+    </section>`;
+}
+
 function Waves({ waves }) {
     let t = 0;
     const rows = waves.map((w) => {
@@ -409,7 +430,8 @@ export function PlanDetailPage({ params }) {
         ${Array.isArray(r.steps) && html`<section class="panel"><h2>Migration steps</h2><${Steps} steps=${r.steps} /></section>`}
         ${Array.isArray(r.vms) && r.vms.length > 0 && html`<section class="panel"><h2>VMs and findings</h2><${VmFindings} vms=${r.vms} /></section>`}
         ${Array.isArray(r.unplaced) && r.unplaced.length > 0 && html`<section class="panel"><h2>Unplaced VMs</h2>
-            <ul>${r.unplaced.map((u, i) => html`<li key=${i}><strong>${u.vm}</strong>: ${u.reason}${u.nearest_host ? ` (nearest: ${u.nearest_host})` : ''}</li>`)}</ul></section>`}
+            <ul>${r.unplaced.map((u, i) => html`<li key=${i}><strong>${u.vm}</strong>: ${u.reason}${u.nearest_host && u.constraint !== 'tenant_budget' ? ` (nearest: ${u.nearest_host})` : ''}</li>`)}</ul></section>`}
+        ${r.budget && html`<${TenantBudgets} budget=${r.budget} />`}
         ${Array.isArray(r.stuck) && r.stuck.length > 0 && html`<section class="panel"><h2>VMs that cannot move</h2>
             <ul>${r.stuck.map((u, i) => html`<li key=${i}><strong>${u.vm}</strong>: ${u.reason}</li>`)}</ul></section>`}
         ${r.tco && html`<section class="panel"><h2>Cost estimate</h2><${DetailList} rows=${[

@@ -1,6 +1,7 @@
 // Tenant quotas: allocation usage against the limits (defined VMs count, pending
-// admissions shown as reserved), runtime limits beside the newest measurement of each
-// host, the administrator's editor (lowering below usage is allowed and reported),
+// admissions shown as reserved), runtime limits beside the measured usage (bars of the
+// newest rates, the enforcement mode and budget of each host, 24 h charts), the
+// administrator's editor (lowering below usage is allowed and reported),
 // and the admission dry run, whose refusal says what to do next and prefills a quota
 // request. A tenant user sees their own tenant; others pick one.
 import { useEffect, useRef, useState } from 'preact/hooks';
@@ -8,7 +9,8 @@ import { html } from '../lib/html.js';
 import { api, listAll } from '../lib/api.js';
 import { navigate, onLinkClick } from '../lib/router.js';
 import { can, canIn, tenantsWith } from '../lib/perms.js';
-import { fmtBytes, fmtNumber, toDate } from '../lib/format.js';
+import { fmtBytes, fmtNumber, fmtTime, toDate } from '../lib/format.js';
+import { budgetText, enforcementInfo, latestWith, seriesOf } from '../lib/series.js';
 import { ALLOCATION, RUNTIME, amountsText, jsonValue, resFmt, resLabel } from '../lib/quota_res.js';
 import { onNewNotifications } from '../lib/notify.js';
 import { useSession } from '../session.js';
@@ -16,16 +18,12 @@ import { FormDialog, TextField, useForm } from '../components/form.js';
 import { toast } from '../components/toast.js';
 import { Icon } from '../components/icons.js';
 import { UsageBar } from '../components/meter.js';
+import { LineChart } from '../components/chart.js';
 import { QuotaRefusal, RequestQuotaDialog } from '../components/quota_request.js';
 import { Badge, EmptyState, PageHeader, Spinner, Time } from '../components/ui.js';
 
 export { ALLOCATION, QuotaRefusal };
 
-const MODE = {
-    cgroup: { kind: 'success', text: 'cgroup v2', title: 'The tenant partition on this host carries the limits (cpu.max, memory.max, io.max, pids.max).' },
-    libvirt: { kind: 'warning', text: 'libvirt (per VM)', title: 'No usable cgroup v2 tree here: the budget is applied to each VM through libvirt tunables.' },
-    none: { kind: 'neutral', text: 'not enforced', title: 'Runtime limits are not enforced on this host.' },
-};
 
 const qpath = (tid, rest = '') => `/api/v1/tenants/${encodeURIComponent(tid)}/${rest}`;
 
@@ -135,7 +133,13 @@ function OverQuotaReport({ over, saved, canRequest, onRequest, onDismiss, tenant
 
 /* ---- runtime usage ---- */
 
+const MiB = 1024 * 1024;
 const sum = (hosts, k) => hosts.reduce((n, h) => n + (Number(h[k]) || 0), 0);
+const perSecond = (f) => (v) => `${f(v)}/s`;
+const fmtCores = (v) => `${fmtNumber(Math.round(v * 100) / 100)} cores`;
+const fmtIops = (v) => `${fmtNumber(Math.round(v * 10) / 10)} IOPS`;
+const fmtPct = (v) => `${fmtNumber(Math.round(v * 10) / 10)} %`;
+const hostLabel = (id, name) => name || (id === null || id === undefined ? 'this host' : `host #${id}`);
 
 /* Rates from two samples of the same host (the counters are cumulative). */
 function rates(prev, cur) {
@@ -145,17 +149,132 @@ function rates(prev, cur) {
     const dt = (t1 - t0) / 1000;
     const d = (k) => Math.max(0, (Number(cur[k]) || 0) - (Number(prev[k]) || 0)) / dt;
     return {
-        seconds: dt, cores: d('cpu_usage_usec') / 1e6, throttled: d('cpu_throttled_usec') / 1e6,
-        read_bps: d('io_read_bytes'), write_bps: d('io_write_bytes'), read_iops: d('io_read_ios'), write_iops: d('io_write_ios'),
+        cpu_cores: d('cpu_usage_usec') / 1e6, io_read_bps: d('io_read_bytes'), io_write_bps: d('io_write_bytes'),
+        io_read_iops: d('io_read_ios'), io_write_iops: d('io_write_ios'),
     };
 }
 
-function RuntimePanel({ limits, hosts, rateOf }) {
+/* The recent rates of the whole tenant: the newest bucket of the history, else the
+ * last two samples this page saw of every host; null when neither is known. */
+function recentRates(history, hosts, rateOf) {
+    const p = history && latestWith(history.total, 'cpu_cores');
+    if (p) return { ...p, source: `${Math.round((history.step_s || 300) / 60)} min to ${fmtTime(p.t)}` };
+    const rs = hosts.map(rateOf).filter(Boolean);
+    if (!rs.length || rs.length !== hosts.length) return null;
+    const total = {};
+    for (const k of ['cpu_cores', 'io_read_bps', 'io_write_bps', 'io_read_iops', 'io_write_iops'])
+        total[k] = rs.reduce((n, r) => n + r[k], 0);
+    return { ...total, source: 'last two samples' };
+}
+
+function RuntimeBars({ limits, hosts, recent }) {
+    const lim = (k) => limits[k] ?? null;
+    const bps = perSecond(fmtBytes);
+    return html`<div class="usage-grid" data-testid="runtime-bars">
+        ${recent ? html`
+            <${UsageBar} label="CPU (cores)" used=${Math.round(recent.cpu_cores * 100) / 100} limit=${lim('cpu_cores')} testid="runtime-cpu" />
+            <${UsageBar} label="Read bandwidth" used=${Math.round(recent.io_read_bps ?? 0)} format=${bps} limit=${lim('io_read_bps')} testid="runtime-read-bps" />
+            <${UsageBar} label="Write bandwidth" used=${Math.round(recent.io_write_bps ?? 0)} format=${bps} limit=${lim('io_write_bps')} testid="runtime-write-bps" />
+            <${UsageBar} label="Read IOPS" used=${Math.round(recent.io_read_iops ?? 0)} limit=${lim('io_read_iops')} testid="runtime-read-iops" />
+            <${UsageBar} label="Write IOPS" used=${Math.round(recent.io_write_iops ?? 0)} limit=${lim('io_write_iops')} testid="runtime-write-iops" />`
+            : html`<p class="muted small" data-testid="no-rates">CPU and I/O rates appear once two samples of a host are known
+                (the counters are cumulative).</p>`}
+        <${UsageBar} label="Memory in use" used=${sum(hosts, 'memory_bytes')} format=${fmtBytes}
+            limit=${limits.memory_max_mib ? limits.memory_max_mib * MiB : null} testid="runtime-memory" />
+        <${UsageBar} label="Tasks (processes and threads)" used=${sum(hosts, 'pids')} limit=${lim('pids_max')} testid="runtime-pids" />
+    </div>
+    ${recent && html`<p class="muted small" data-testid="rates-source">CPU and I/O: mean over the ${recent.source}.</p>`}`;
+}
+
+function SamplesTable({ hosts, names }) {
+    return html`<div class="table-scroll"><table class="samples-table" data-testid="samples-table">
+        <caption class="sr-only">Newest measurement per host</caption>
+        <thead><tr><th scope="col">Host</th><th scope="col">Measured by</th><th scope="col">Sampled</th>
+            <th scope="col">Memory</th><th scope="col">CPU time</th><th scope="col">Throttled</th>
+            <th scope="col">OOM kills</th><th scope="col">Read</th><th scope="col">Written</th><th scope="col">Tasks</th></tr></thead>
+        <tbody>${hosts.map((h, i) => {
+            const m = enforcementInfo(h.mode);
+            return html`<tr key=${h.host_id ?? `local-${i}`}>
+                <th scope="row">${hostLabel(h.host_id, names.get(String(h.host_id)))}</th>
+                <td><span title=${m.title}><${Badge} kind=${m.kind}>${m.text}<//></span></td>
+                <td><${Time} value=${h.sampled_at} seconds /></td>
+                <td>${fmtBytes(h.memory_bytes)}</td>
+                <td>${fmtNumber(h.cpu_usage_usec / 1e6)} s</td>
+                <td>${fmtNumber(h.cpu_throttled_usec / 1e6)} s</td>
+                <td>${h.oom_kills ? html`<${Badge} kind="danger">${h.oom_kills}<//>` : 0}</td>
+                <td>${fmtBytes(h.io_read_bytes)}</td>
+                <td>${fmtBytes(h.io_write_bytes)}</td>
+                <td>${fmtNumber(h.pids)}</td>
+            </tr>`;
+        })}</tbody>
+    </table></div>`;
+}
+
+/* How the runtime limits are enforced on each host (usage.runtime.enforcement). Older
+ * servers do not report it: then the mode of each host's newest sample is shown. */
+function EnforcementTable({ enforcement, hosts, names }) {
+    const rows = Array.isArray(enforcement) ? enforcement
+        : hosts.map((h) => ({ host_id: h.host_id, mode: h.mode, detail: 'from the newest sample', budget: null }));
+    if (!rows.length) {
+        return html`<p class="muted" data-testid="enforcement-empty">No host enforces this tenant's runtime limits yet:
+            limits are applied on the hosts where the tenant has VMs.</p>`;
+    }
+    return html`<div class="table-scroll"><table data-testid="enforcement-table">
+        <caption class="sr-only">Runtime enforcement per host</caption>
+        <thead><tr><th scope="col">Host</th><th scope="col">Mode</th><th scope="col">Detail</th><th scope="col">Budget on this host</th>
+            <th scope="col">Applied</th><th scope="col">Error</th></tr></thead>
+        <tbody>${rows.map((r, i) => {
+            const m = enforcementInfo(r.mode);
+            return html`<tr key=${r.host_id ?? `local-${i}`} data-testid="enforcement-row" data-mode=${r.mode || 'none'}>
+                <th scope="row">${hostLabel(r.host_id, r.host_name || names.get(String(r.host_id)))}</th>
+                <td><span title=${m.title}><${Badge} kind=${m.kind}>${m.text}<//></span></td>
+                <td class="small">${r.detail || '—'}</td>
+                <td class="small">${budgetText(r.budget) || html`<span class="muted">${r.budget ? 'no runtime limit' : '—'}</span>`}</td>
+                <td>${r.applied_at ? html`<${Time} value=${r.applied_at} />` : html`<span class="muted">—</span>`}</td>
+                <td>${r.error ? html`<span class="text-error small" data-testid="enforcement-error">${r.error}</span>` : html`<span class="muted">none</span>`}</td>
+            </tr>`;
+        })}</tbody>
+    </table></div>`;
+}
+
+/* 24 h charts of the tenant's usage summed over its hosts (history.total). */
+function HistoryCharts({ history, limits, error }) {
+    if (error) {
+        return html`<p class="text-error small" role="alert" data-testid="history-error">The usage history could not be loaded:
+            ${error.detail || error.message || 'error'}</p>`;
+    }
+    if (!history) return html`<${Spinner} label="Loading the usage history…" />`;
+    const hosts = history.hosts || [];
+    if (!hosts.length || !(history.total || []).length) {
+        return html`<p class="muted" data-testid="history-empty">No samples in the last 24 hours yet. Usage is measured on the
+            hosts where this tenant has running VMs; the charts fill as samples arrive.</p>`;
+    }
+    const step = (history.step_s || 300) * 1000;
+    const axis = { x0: Date.parse(history.since), x1: Date.now(), gap: 2.5 * step };
+    const tot = history.total;
+    const s = (name, key, scale) => ({ name, points: seriesOf(tot, key, scale) });
+    const bps = perSecond(fmtBytes);
+    return html`<div class="chart-grid" data-testid="history-charts">
+        <${LineChart} label="CPU (cores)" series=${[s('used', 'cpu_cores')]} ...${axis} limit=${limits.cpu_cores ?? null}
+            limitLabel="cap" format=${fmtCores} testid="chart-cpu" />
+        <${LineChart} label="Memory" series=${[s('in use', 'memory_bytes')]} ...${axis}
+            limit=${limits.memory_max_mib ? limits.memory_max_mib * MiB : null} limitLabel="cap" format=${fmtBytes} base=${1024} testid="chart-memory" />
+        <${LineChart} label="I/O bandwidth" series=${[s('read', 'io_read_bps'), s('write', 'io_write_bps')]} ...${axis}
+            limit=${limits.io_read_bps ?? null} limitLabel="read cap" format=${bps} base=${1024} testid="chart-io" />
+        <${LineChart} label="I/O operations" series=${[s('read', 'io_read_iops'), s('write', 'io_write_iops')]} ...${axis}
+            limit=${limits.io_read_iops ?? null} limitLabel="read cap" format=${fmtIops} testid="chart-iops" />
+        <${LineChart} label="CPU throttled" series=${[s('throttled', 'cpu_throttled_pct')]} ...${axis} max=${100}
+            format=${fmtPct} testid="chart-throttled" />
+    </div>
+    <p class="muted small" data-testid="history-hosts">${`${(history.step_s || 300) / 60}-minute means, summed over
+        ${hosts.length === 1 ? 'one host' : `${hosts.length} hosts`}: `}${hosts.map((h) => hostLabel(h.host_id, h.host_name)).join(', ')}.</p>`;
+}
+
+function RuntimePanel({ limits, hosts, rateOf, history, historyError, enforcement }) {
     const set = RUNTIME.filter((r) => limits[r.key] !== null && limits[r.key] !== undefined);
-    const hostRates = hosts.map((h) => rateOf(h)).filter(Boolean);
-    const total = (k) => hostRates.reduce((n, r) => n + r[k], 0);
-    const haveRates = hostRates.length > 0 && hostRates.length === hosts.length;
-    const MiB = 1024 * 1024;
+    const names = new Map();
+    for (const h of (history && history.hosts) || []) if (h.host_name) names.set(String(h.host_id), h.host_name);
+    for (const r of Array.isArray(enforcement) ? enforcement : []) if (r.host_name) names.set(String(r.host_id), r.host_name);
     return html`<section class="panel" aria-labelledby="runtime-title" data-testid="runtime-panel">
         <h2 id="runtime-title">Runtime limits and measured usage</h2>
         ${set.length > 0 && html`<dl class="limit-list">${set.map((r) => html`<div key=${r.key}>
@@ -165,43 +284,12 @@ function RuntimePanel({ limits, hosts, rateOf }) {
             : set.length < RUNTIME.length ? `No limit on: ${RUNTIME.filter((r) => !set.includes(r)).map((r) => r.label.toLowerCase()).join(', ')}.` : ''}</p>
         ${hosts.length === 0 ? html`<p class="muted" data-testid="no-samples">No measurements yet. Usage is sampled on the hosts
                 where this tenant has running VMs (every 10 s by default).</p>`
-            : html`
-            <div class="usage-grid">
-                <${UsageBar} label="Memory in use" used=${sum(hosts, 'memory_bytes')} format=${fmtBytes}
-                    limit=${limits.memory_max_mib ? limits.memory_max_mib * MiB : null} testid="runtime-memory" />
-                <${UsageBar} label="Tasks (processes and threads)" used=${sum(hosts, 'pids')} limit=${limits.pids_max ?? null} testid="runtime-pids" />
-                ${haveRates ? html`
-                    <${UsageBar} label="CPU (cores, recent)" used=${Math.round(total('cores') * 100) / 100} limit=${limits.cpu_cores ?? null} testid="runtime-cpu" />
-                    <${UsageBar} label="Read bandwidth (recent)" used=${total('read_bps')} format=${(v) => `${fmtBytes(v)}/s`}
-                        limit=${limits.io_read_bps ?? null} />
-                    <${UsageBar} label="Write bandwidth (recent)" used=${total('write_bps')} format=${(v) => `${fmtBytes(v)}/s`}
-                        limit=${limits.io_write_bps ?? null} />`
-                    : html`<p class="muted small">CPU and I/O rates appear once two samples of each host have been seen
-                        (the counters are cumulative); the page refreshes every 15 s.</p>`}
-            </div>
-            <div class="table-scroll"><table class="samples-table" data-testid="samples-table">
-                <caption class="sr-only">Newest measurement per host</caption>
-                <thead><tr><th scope="col">Host</th><th scope="col">Enforcement</th><th scope="col">Sampled</th>
-                    <th scope="col">Memory</th><th scope="col">CPU time</th><th scope="col">Throttled</th>
-                    <th scope="col">OOM kills</th><th scope="col">Read</th><th scope="col">Written</th><th scope="col">Tasks</th></tr></thead>
-                <tbody>${hosts.map((h, i) => {
-                    const m = MODE[h.mode] || MODE.none;
-                    return html`<tr key=${h.host_id ?? `local-${i}`}>
-                        <th scope="row">${h.host_id === null ? 'this host' : `host #${h.host_id}`}</th>
-                        <td><span title=${m.title}><${Badge} kind=${m.kind}>${m.text}<//></span></td>
-                        <td><${Time} value=${h.sampled_at} seconds /></td>
-                        <td>${fmtBytes(h.memory_bytes)}</td>
-                        <td>${fmtNumber(h.cpu_usage_usec / 1e6)} s</td>
-                        <td>${fmtNumber(h.cpu_throttled_usec / 1e6)} s</td>
-                        <td>${h.oom_kills ? html`<${Badge} kind="danger">${h.oom_kills}<//>` : 0}</td>
-                        <td>${fmtBytes(h.io_read_bytes)}</td>
-                        <td>${fmtBytes(h.io_write_bytes)}</td>
-                        <td>${fmtNumber(h.pids)}</td>
-                    </tr>`;
-                })}</tbody>
-            </table></div>`}
-        <p class="muted small" data-testid="history-note"><${Icon} name="info" size=${14} /> 24-hour usage charts are not
-            available: this server's API returns only the newest measurement of each host, not a history.</p>
+            : html`<${RuntimeBars} limits=${limits} hosts=${hosts} recent=${recentRates(history, hosts, rateOf)} />
+                <${SamplesTable} hosts=${hosts} names=${names} />`}
+        <h3 id="enforcement-title">Enforcement per host</h3>
+        <${EnforcementTable} enforcement=${enforcement} hosts=${hosts} names=${names} />
+        <h3 id="history-title">Last 24 hours</h3>
+        <${HistoryCharts} history=${history} limits=${limits} error=${historyError} />
     </section>`;
 }
 
@@ -246,6 +334,16 @@ function GrantsPanel({ requests, tenantId }) {
 
 /* ---- one tenant ---- */
 
+/* The last 24 h in 5-minute buckets: { history } or { historyError } (the page works
+ * without it). */
+async function usageHistory(tenantId) {
+    try {
+        return { history: await api.get(qpath(tenantId, 'usage/history'), { step: 300 }), historyError: null };
+    } catch (e) {
+        return { history: null, historyError: e };
+    }
+}
+
 function TenantQuota({ tenantId, tenantLabel }) {
     const { me } = useSession();
     const [data, setData] = useState({ loading: true, error: null, quota: null, usage: null, requests: null });
@@ -263,8 +361,8 @@ function TenantQuota({ tenantId, tenantLabel }) {
         const load = async (quiet) => {
             if (!quiet) setData((d) => ({ ...d, loading: true, error: null }));
             try {
-                const [quota, usage, requests] = await Promise.all([api.get(qpath(tenantId, 'quota')),
-                    api.get(qpath(tenantId, 'usage')), tenantRequests(tenantId)]);
+                const [quota, usage, requests, hist] = await Promise.all([api.get(qpath(tenantId, 'quota')),
+                    api.get(qpath(tenantId, 'usage')), tenantRequests(tenantId), usageHistory(tenantId)]);
                 if (!live) return;
                 for (const h of (usage.runtime && usage.runtime.hosts) || []) {
                     const k = String(h.host_id);
@@ -272,7 +370,7 @@ function TenantQuota({ tenantId, tenantLabel }) {
                     if (last && last.sampled_at !== h.sampled_at) prevSamples.current.set(k, last);
                     lastSamples.current.set(k, h);
                 }
-                setData({ loading: false, error: null, quota, usage, requests });
+                setData({ loading: false, error: null, quota, usage, requests, ...hist });
             } catch (e) {
                 if (live && !quiet) setData({ loading: false, error: e, quota: null, usage: null, requests: null });
             }
@@ -288,7 +386,7 @@ function TenantQuota({ tenantId, tenantLabel }) {
         };
     }, [tenantId, reload]);
 
-    const { loading, error, quota, usage, requests } = data;
+    const { loading, error, quota, usage, requests, history, historyError } = data;
     if (error)
         return html`<${EmptyState} icon="alert" title="Could not load the quota">
             <p>${error.detail}</p>
@@ -332,7 +430,8 @@ function TenantQuota({ tenantId, tenantLabel }) {
             ${!anyLimit && html`<p class="muted small">No allocation limit is set for this tenant.</p>`}
         </section>
         <${GrantsPanel} requests=${requests} tenantId=${tenantId} />
-        <${RuntimePanel} limits=${limits} hosts=${hosts} rateOf=${rateOf} />
+        <${RuntimePanel} limits=${limits} hosts=${hosts} rateOf=${rateOf} history=${history} historyError=${historyError}
+            enforcement=${usage.runtime ? usage.runtime.enforcement : undefined} />
         <${CheckForm} tenantId=${tenantId} canRequest=${canRequest} onRequest=${setRequesting} />
         ${editing && html`<${QuotaEditor} tenantId=${tenantId} tenantLabel=${tenantLabel} limits=${quota.limits || {}}
             onClose=${() => setEditing(false)}
