@@ -1,6 +1,7 @@
 /* conn: one SQLite connection with its pragmas and a prepared-statement cache. */
 #include "db_internal.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -237,9 +238,23 @@ conn_setup(db_conn *c, enum db_conn_role role, enum db_sync sync, err *e)
     return db_conn_exec(c, sql, e);
 }
 
+/* SQLite gives every connection a bulk page-cache allocation (20 pages,
+ * ~52 KB resident) at its first read, used or not; the portal keeps a reader
+ * per thread, most of them nearly idle. Pages are then allocated one by one as
+ * the cache fills (its cache_size limit is unchanged). Must run before
+ * SQLite's initialisation; if something initialised it first, the call is
+ * refused and the default simply stays. */
+static void
+sqlite_memory_once(void)
+{
+    (void)sqlite3_config(SQLITE_CONFIG_PAGECACHE, NULL, 0, 0);
+}
+
 db_conn *
 db_conn_open(const char *path, enum db_conn_role role, enum db_sync sync, err *e)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, sqlite_memory_once);
     db_conn *c = calloc(1, sizeof(*c));
     if (!c) {
         err_set(e, ERR_UNAVAILABLE, "out of memory");

@@ -32,6 +32,7 @@ struct conn_slot {
 
 struct ui_file {
     const struct embedded_file *f;
+    atomic_bool etag_ready; /* etag is written once, under ui_lock */
     char etag[24];
     const char *type;
 };
@@ -43,13 +44,16 @@ struct http_server {
     int port;
     pthread_mutex_t conns_lock; /* guards conns */
     struct conn_slot conns[CONN_SLOTS];
-    struct ui_file *ui; /* immutable after start */
+    struct ui_file *ui; /* immutable after start, but for the lazy ETags */
     size_t nui;
+    pthread_mutex_t ui_lock; /* guards writing an ETag */
     char rid_prefix[9];
     atomic_ulong rid_counter;
 };
 
-static const char security_headers[] =
+/* Sent on the browser UI (HTML, scripts, styles, images): the full strict set.
+ * The CSP has no inline script or style. */
+static const char ui_security_headers[] =
     "Strict-Transport-Security: max-age=31536000; includeSubDomains\r\n"
     "Content-Security-Policy: default-src 'self'; script-src 'self'; style-src 'self'; "
     "img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; "
@@ -59,6 +63,19 @@ static const char security_headers[] =
     "Referrer-Policy: no-referrer\r\n"
     "Cross-Origin-Opener-Policy: same-origin\r\n"
     "Cross-Origin-Resource-Policy: same-origin\r\n";
+
+/* Sent on API answers (JSON, problem+json, metrics): the set OWASP's REST
+ * Security Cheat Sheet lists for every API response (HSTS, nosniff, framing
+ * denied twice, Cache-Control: no-store added by put_head), with the CSP made
+ * "default-src 'none'" so a JSON body rendered as a document loads nothing.
+ * The HTML-only headers (script/style sources, Referrer-Policy, COOP/CORP)
+ * protect documents, which the API never returns; leaving them out halves
+ * the header bytes of every API response. */
+static const char api_security_headers[] =
+    "Strict-Transport-Security: max-age=31536000; includeSubDomains\r\n"
+    "Content-Security-Policy: default-src 'none'; frame-ancestors 'none'\r\n"
+    "X-Content-Type-Options: nosniff\r\n"
+    "X-Frame-Options: DENY\r\n";
 
 static const char *
 reason_phrase(int status)
@@ -205,23 +222,45 @@ header_value_ok(const char *v)
     return v && !strpbrk(v, "\r\n");
 }
 
-static void
-put_head(struct buf *b, const struct api_req *r, const struct api_resp *w, int keep)
+/* Writes n in decimal into out (at least 20 bytes, no terminator); returns
+ * the length. Per response, so no printf machinery. */
+static size_t
+fmt_dec(char *out, uint64_t n)
 {
-    char num[32];
-    snprintf(num, sizeof(num), "HTTP/1.1 %d ", w->status);
-    buf_put(b, num, strlen(num));
-    buf_put(b, reason_phrase(w->status), strlen(reason_phrase(w->status)));
+    char tmp[20];
+    size_t len = 0;
+    do {
+        tmp[len++] = (char)('0' + n % 10);
+        n /= 10;
+    } while (n);
+    for (size_t i = 0; i < len; i++)
+        out[i] = tmp[len - 1 - i];
+    return len;
+}
+
+static void
+put_head(struct buf *b, const struct api_req *r, const struct api_resp *w, int api, int keep)
+{
+    char num[20];
+    const char *reason = reason_phrase(w->status);
+    buf_put(b, "HTTP/1.1 ", 9);
+    buf_put(b, num, fmt_dec(num, (uint64_t)(w->status > 0 ? w->status : 0)));
+    buf_put(b, " ", 1);
+    buf_put(b, reason, strlen(reason));
     buf_put(b, "\r\n", 2);
     if (w->content_type)
         buf_header(b, "Content-Type", w->content_type);
     if (w->stream) {
         buf_header(b, "Transfer-Encoding", "chunked");
     } else if (w->status != 304) {
-        snprintf(num, sizeof(num), "%zu", w->body_len);
-        buf_header(b, "Content-Length", num);
+        buf_put(b, "Content-Length: ", 16);
+        buf_put(b, num, fmt_dec(num, w->body_len));
+        buf_put(b, "\r\n", 2);
     }
-    buf_put(b, security_headers, sizeof(security_headers) - 1);
+    if (api)
+        buf_put(b, api_security_headers, sizeof(api_security_headers) - 1);
+    else
+        buf_put(b, ui_security_headers, sizeof(ui_security_headers) - 1);
     buf_header(b, "X-Request-Id", r->request_id);
     int has_cache = 0;
     for (size_t i = 0; i < w->nheaders; i++) {
@@ -243,13 +282,14 @@ chunk_writer(void *wctx, const void *data, size_t n)
     return mg_send_chunk(wctx, data, (unsigned)n) < 0 ? -1 : 0;
 }
 
-/* Returns the number of body bytes sent. */
+/* Returns the number of body bytes sent. api: the API's header set, else the
+ * UI's. */
 static size_t
 write_response(struct mg_connection *conn, const struct api_req *r, const struct api_resp *w,
-               int head_only, int keep)
+               int api, int head_only, int keep)
 {
     struct buf b = {.a = r->a};
-    put_head(&b, r, w, keep);
+    put_head(&b, r, w, api, keep);
     size_t sent = 0;
     if (!w->stream && !head_only && w->body_len) {
         buf_put(&b, w->body, w->body_len);
@@ -298,23 +338,38 @@ ui_index(struct http_server *s)
         n++;
     s->ui = calloc(n + 1, sizeof(*s->ui));
     for (size_t i = 0; s->ui && i < n; i++) {
-        uint64_t h = 1469598103934665603ull;
-        for (size_t k = 0; k < web_assets[i].len; k++)
-            h = (h ^ web_assets[i].data[k]) * 1099511628211ull;
         s->ui[i].f = &web_assets[i];
-        snprintf(s->ui[i].etag, sizeof(s->ui[i].etag), "\"%016" PRIx64 "\"", h);
         s->ui[i].type = content_type_of(web_assets[i].name);
     }
     s->nui = s->ui ? n : 0;
 }
 
-static const struct ui_file *
+static struct ui_file *
 ui_lookup(const struct http_server *s, const char *name)
 {
     for (size_t i = 0; i < s->nui; i++)
         if (!strcmp(s->ui[i].f->name, name))
             return &s->ui[i];
     return NULL;
+}
+
+/* The ETag of a file, hashed at its first request rather than at start: an
+ * idle portal never reads the embedded UI (a few hundred KiB resident). */
+static const char *
+ui_etag(struct http_server *s, struct ui_file *f)
+{
+    if (atomic_load_explicit(&f->etag_ready, memory_order_acquire))
+        return f->etag;
+    pthread_mutex_lock(&s->ui_lock);
+    if (!atomic_load_explicit(&f->etag_ready, memory_order_relaxed)) {
+        uint64_t h = 1469598103934665603ull;
+        for (size_t k = 0; k < f->f->len; k++)
+            h = (h ^ f->f->data[k]) * 1099511628211ull;
+        snprintf(f->etag, sizeof(f->etag), "\"%016" PRIx64 "\"", h);
+        atomic_store_explicit(&f->etag_ready, true, memory_order_release);
+    }
+    pthread_mutex_unlock(&s->ui_lock);
+    return f->etag;
 }
 
 /* Client-side routes ("/vms/12", "/tenants") get index.html; anything that
@@ -332,7 +387,7 @@ static void
 serve_ui(struct http_server *s, struct api_req *r, struct api_resp *w)
 {
     err e = {0};
-    const struct ui_file *f = NULL;
+    struct ui_file *f = NULL;
     if (strcmp(r->method, "GET") && strcmp(r->method, "HEAD")) {
         err_set(&e, ERR_METHOD, "%s is not allowed on this resource.", r->method);
         api_reply_problem(r, w, &e, NULL);
@@ -348,12 +403,12 @@ serve_ui(struct http_server *s, struct api_req *r, struct api_resp *w)
         api_reply_problem(r, w, &e, NULL);
         return;
     }
-    const char *inm = api_header(r, "If-None-Match");
-    w->status = (inm && !strcmp(inm, f->etag)) ? 304 : 200;
+    const char *inm = api_header(r, "If-None-Match"), *etag = ui_etag(s, f);
+    w->status = (inm && !strcmp(inm, etag)) ? 304 : 200;
     w->content_type = f->type;
     w->body = (const char *)f->f->data;
     w->body_len = w->status == 200 ? f->f->len : 0;
-    api_add_header(w, "ETag", f->etag);
+    api_add_header(w, "ETag", etag);
     /* asset names carry a content hash: cache forever; index.html revalidates */
     api_add_header(w, "Cache-Control",
                    strncmp(r->path, "/assets/", 8) ? "no-cache"
@@ -389,6 +444,26 @@ framing_check(const struct mg_request_info *ri, err *e)
     return 0;
 }
 
+/* "<8 hex of the process>-<counter, at least 8 hex>" into out (40 bytes):
+ * what snprintf("%s-%08lx") wrote, without printf on every request. */
+static void
+next_request_id(struct http_server *s, char out[40])
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned long n = atomic_fetch_add(&s->rid_counter, 1);
+    char digits[2 * sizeof(n)];
+    size_t len = 0;
+    do {
+        digits[len++] = hex[n & 15];
+        n >>= 4;
+    } while (n || len < 8);
+    memcpy(out, s->rid_prefix, 8);
+    out[8] = '-';
+    for (size_t i = 0; i < len; i++)
+        out[9 + i] = digits[len - 1 - i];
+    out[9 + len] = '\0';
+}
+
 static void
 fill_request(struct http_server *s, struct mg_connection *conn, struct api_req *r)
 {
@@ -407,8 +482,7 @@ fill_request(struct http_server *s, struct mg_connection *conn, struct api_req *
     r->read_body = body_reader;
     r->conn = conn;
     r->content_length = ri->content_length;
-    snprintf(r->request_id, sizeof(r->request_id), "%s-%08lx", s->rid_prefix,
-             atomic_fetch_add(&s->rid_counter, 1));
+    next_request_id(s, r->request_id);
 }
 
 static int
@@ -523,7 +597,8 @@ on_request(struct mg_connection *conn, void *cbdata)
     int keep = client_keeps_alive(conn);
     if (!keep)
         mg_disable_connection_keep_alive(conn);
-    size_t sent = write_response(conn, &r, &w, !strcmp(r.method, "HEAD"), keep);
+    size_t sent =
+        write_response(conn, &r, &w, is_api_path(r.path), !strcmp(r.method, "HEAD"), keep);
     atomic_fetch_add(&s->app->requests_total, 1);
     if (w.status >= 500)
         atomic_fetch_add(&s->app->responses_5xx, 1);
@@ -532,6 +607,15 @@ on_request(struct mg_connection *conn, void *cbdata)
                (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
     arena_reset(r.a);
     return w.status;
+}
+
+/* Authentication is ours (api/): without an auth handler civetweb probes the
+ * file system for "/.htpasswd" on every request (a stat per request) and
+ * would demand Digest credentials if such a file existed. */
+static int
+on_authorize(struct mg_connection *conn, void *cbdata)
+{
+    return 1;
 }
 
 /* Errors civetweb raises itself (unparseable request line, bad
@@ -546,8 +630,7 @@ on_http_error(struct mg_connection *conn, int status, const char *msg)
     r.a = arena_new();
     if (!r.a)
         return 1;
-    snprintf(r.request_id, sizeof(r.request_id), "%s-%08lx", s->rid_prefix,
-             atomic_fetch_add(&s->rid_counter, 1));
+    next_request_id(s, r.request_id);
     const char *title = reason_phrase(status);
     w.status = status;
     w.content_type = "application/problem+json";
@@ -558,7 +641,7 @@ on_http_error(struct mg_connection *conn, int status, const char *msg)
                           status, title, status, title, r.request_id);
     w.body_len = w.body ? strlen(w.body) : 0;
     mg_disable_connection_keep_alive(conn);
-    write_response(conn, &r, &w, 0, 0);
+    write_response(conn, &r, &w, 0, 0, 0); /* which client this was is unknown: the full set */
     log_event(LOG_INFO, "access",
               json_pack("{s:s,s:i,s:s}", "request_id", r.request_id, "status", status, "error",
                         "rejected by the HTTP parser"));
@@ -636,6 +719,7 @@ http_start(struct vp_app *app, err *e)
         return err_set(e, ERR_INTERNAL, "out of memory"), NULL;
     s->app = app;
     pthread_mutex_init(&s->conns_lock, NULL);
+    pthread_mutex_init(&s->ui_lock, NULL);
     unsigned char rnd[4];
     RAND_bytes(rnd, sizeof(rnd));
     snprintf(s->rid_prefix, sizeof(s->rid_prefix), "%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2],
@@ -647,6 +731,7 @@ http_start(struct vp_app *app, err *e)
         http_stop(s);
         return NULL;
     }
+    mg_set_auth_handler(s->ctx, "/", on_authorize, NULL);
     mg_set_request_handler(s->ctx, "/", on_request, s);
     struct mg_server_port port;
     if (mg_get_server_ports(s->ctx, 1, &port) == 1)
@@ -675,6 +760,7 @@ http_stop(struct http_server *s)
         mg_stop(s->ctx); /* joins the workers: in-flight requests finish first */
     tls_server_free(s->tls);
     pthread_mutex_destroy(&s->conns_lock);
+    pthread_mutex_destroy(&s->ui_lock);
     free(s->ui);
     free(s);
 }
