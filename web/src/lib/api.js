@@ -11,6 +11,9 @@ const CSRF_HEADER = 'X-VP-CSRF';
 
 let accessToken = null;
 let refreshing = null;
+// The access token a refresh failed for: requests sent with it that come back 401
+// later do not ask again (the session is over until the next sign-in).
+let refreshFailedFor;
 let expiredHandler = () => {};
 
 /* An HTTP error answered by the server (problem+json, RFC 9457) or a network failure
@@ -136,9 +139,11 @@ export async function login(loginName, password, totp) {
  * the server refuses (no cookie, expired, revoked). Concurrent callers share one call. */
 export function refresh() {
     if (!refreshing) {
+        const replacing = accessToken;
         refreshing = (async () => {
             const res = await send('POST', '/api/v1/auth/refresh', { auth: false });
             if (!res.ok) {
+                refreshFailedFor = replacing;
                 accessToken = null;
                 return false;
             }
@@ -174,7 +179,9 @@ async function authorized(method, path, { body, query, signal, accept, headers }
         try {
             // a refresh that finished while this request was in flight already
             // brought a new token: replay with it instead of refreshing again
-            ok = (accessToken && accessToken !== sentWith) || (await refresh());
+            // a refresh that failed after it was sent ended the session already
+            ok = (accessToken && accessToken !== sentWith) ||
+                (sentWith !== refreshFailedFor && (await refresh()));
         } catch {
             ok = false;
         }
