@@ -1,54 +1,56 @@
 #include "log.h"
 
-#include <pthread.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <time.h>
+#include <unistd.h>
 
-static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
-static FILE *log_file; /* guarded by log_lock; NULL = off */
-static int log_owned;  /* log_file was opened here */
+/* The sink is a file descriptor written with one writev() per line, no lock:
+ * lines up to PIPE_BUF bytes never interleave on a pipe, and O_APPEND keeps
+ * lines whole in a file. log_open/log_close run at start and exit, while no
+ * other thread logs; log_enabled and log_event only read the descriptor. */
+static atomic_int log_fd = -1;
+static int log_owned = -1; /* a descriptor opened here, closed by log_close */
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
 int
 log_open(const char *sink)
 {
-    pthread_mutex_lock(&log_lock);
-    if (log_owned && log_file)
-        fclose(log_file);
-    log_owned = 0;
-    if (!strcmp(sink, "off")) {
-        log_file = NULL;
-    } else if (!strcmp(sink, "stderr") || !sink[0]) {
-        log_file = stderr;
-    } else {
-        log_file = fopen(sink, "ae");
-        log_owned = log_file != NULL;
+    log_close();
+    if (!strcmp(sink, "off"))
+        return 0;
+    int fd = 2;
+    if (strcmp(sink, "stderr") && sink[0]) {
+        fd = open(sink, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
+        if (fd < 0)
+            return -1;
+        log_owned = fd;
     }
-    int rc = (log_file || !strcmp(sink, "off")) ? 0 : -1;
-    pthread_mutex_unlock(&log_lock);
-    return rc;
+    atomic_store(&log_fd, fd);
+    return 0;
 }
 
 bool
 log_enabled(void)
 {
-    return log_file != NULL; /* unlocked read: at worst one line more or less while switching */
+    return atomic_load(&log_fd) >= 0;
 }
 
 void
 log_close(void)
 {
-    pthread_mutex_lock(&log_lock);
-    if (log_owned && log_file)
-        fclose(log_file);
-    log_file = NULL;
-    log_owned = 0;
-    pthread_mutex_unlock(&log_lock);
+    atomic_store(&log_fd, -1);
+    if (log_owned >= 0)
+        close(log_owned);
+    log_owned = -1;
 }
 
 static void
@@ -62,10 +64,24 @@ timestamp(char *buf, size_t len)
     snprintf(buf + n, len - n, ".%03ldZ", (long)(tv.tv_usec / 1000));
 }
 
+/* Writes line[0..n) and its '\n' in one system call. */
+static void
+write_line(const char *line, size_t n)
+{
+    int fd = atomic_load(&log_fd);
+    if (fd < 0)
+        return;
+    struct iovec v[2] = {{(void *)line, n}, {"\n", 1}};
+    ssize_t w;
+    do
+        w = writev(fd, v, 2);
+    while (w < 0 && errno == EINTR);
+}
+
 void
 log_event(enum log_level level, const char *msg, json_t *fields)
 {
-    if (!log_file) { /* unlocked read: worst case one line more or less while switching */
+    if (!log_enabled()) {
         json_decref(fields);
         return;
     }
@@ -75,17 +91,16 @@ log_event(enum log_level level, const char *msg, json_t *fields)
     if (line && fields)
         json_object_update(line, fields);
     json_decref(fields);
-    char *text = line ? json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    /* dumped on the stack; a line longer than the buffer is rare */
+    const size_t flags = JSON_COMPACT | JSON_PRESERVE_ORDER;
+    char buf[4096];
+    size_t n = line ? json_dumpb(line, buf, sizeof(buf), flags) : 0;
+    char *text = n > sizeof(buf) ? json_dumps(line, flags) : NULL;
     json_decref(line);
-    if (!text)
-        return;
-    pthread_mutex_lock(&log_lock);
-    if (log_file) {
-        fputs(text, log_file);
-        fputc('\n', log_file);
-        fflush(log_file);
-    }
-    pthread_mutex_unlock(&log_lock);
+    if (text)
+        write_line(text, strlen(text));
+    else if (n > 0 && n <= sizeof(buf))
+        write_line(buf, n);
     free(text);
 }
 
