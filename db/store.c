@@ -37,6 +37,9 @@ db_store_done_at(sqlite3_stmt *s, err *e, const char *func, int line)
     return rc == SQLITE_DONE ? 0 : db_sqlite_err_at(e, rc, func, line);
 }
 
+static int store_row_v(sqlite3_stmt *s, err *e, const char *func, int line, const char *fmt,
+                       va_list ap) __attribute__((format(printf, 5, 0)));
+
 static int
 store_row_v(sqlite3_stmt *s, err *e, const char *func, int line, const char *fmt, va_list ap)
 {
