@@ -80,6 +80,13 @@ struct db_quota_vm {
  * *out malloc'd (caller frees; NULL when *n == 0). */
 int db_quota_runtime_host_vms(db *d, int64_t host_id, struct db_quota_vm **out, size_t *n, err *e);
 
+typedef int (*db_quota_source_fn)(void *arg, const char *source, err *e);
+
+/* The distinct disk sources (image files, block devices) of tenant_id's VMs
+ * on host_id, from the inventory cache; fn returns 0, or -1 to stop. */
+int db_quota_runtime_disk_sources(db *d, int64_t host_id, int64_t tenant_id, db_quota_source_fn fn,
+                                  void *arg, err *e);
+
 /* The libvirt partition ("/" + tmpl with the tenant's slug for "%s") for a
  * new VM of tenant_id on host_id into buf[n] when the host's recorded mode is
  * cgroup; buf = "" otherwise (other modes, never checked, no tenant).

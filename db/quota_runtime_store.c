@@ -309,6 +309,29 @@ partition_format(const char *tmpl, const char *slug, char *buf, size_t n, err *e
 }
 
 int
+db_quota_runtime_disk_sources(db *d, int64_t host_id, int64_t tenant_id, db_quota_source_fn fn,
+                              void *arg, err *e)
+{
+    db_conn *c = db_reader(d, e);
+    DB_STMT s = c ? db_conn_stmt(c,
+                                 "SELECT DISTINCT json_extract(value, '$.source') FROM vm, "
+                                 "json_each(vm.disks) WHERE vm.host_id = ?1 AND vm.tenant_id = ?2 "
+                                 "AND ifnull(json_extract(value, '$.device'), 'disk') = 'disk' "
+                                 "AND json_extract(value, '$.source') IS NOT NULL ORDER BY 1",
+                                 e)
+                  : NULL;
+    if (!s)
+        return -1;
+    sqlite3_bind_int64(s, 1, host_id);
+    sqlite3_bind_int64(s, 2, tenant_id);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        if (fn(arg, (const char *)sqlite3_column_text(s, 0), e) < 0)
+            return -1;
+    return rc == SQLITE_DONE ? 0 : db_sqlite_err(e, rc);
+}
+
+int
 db_quota_runtime_partition(db *d, int64_t host_id, int64_t tenant_id, const char *tmpl, char *buf,
                            size_t n, err *e)
 {

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <linux/magic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 enum { PATH_CAP = 1024, READ_CAP = 65536 };
@@ -540,4 +542,51 @@ quota_cgroup_limits_of(const struct quota_limits *b, const unsigned (*devs)[2], 
         };
     out->io = io_out;
     out->nio = ndevs;
+}
+
+/* ---- block devices for io.max ---- */
+
+/* Reads "MAJ:MIN" from the `dev` file of sysfs directory `dir`. */
+static int
+read_dev_file(const char *dir, unsigned *major, unsigned *minor, err *e)
+{
+    char path[PATH_MAX], text[32];
+    if (join(path, sizeof(path), dir, "dev", e) < 0 || read_text(path, text, sizeof(text), e) < 0)
+        return -1;
+    char *end;
+    unsigned long ma = strtoul(text, &end, 10);
+    if (*end != ':')
+        return err_set(e, ERR_UNAVAILABLE, "%s: not MAJ:MIN", path);
+    unsigned long mi = strtoul(end + 1, &end, 10);
+    if (*end && *end != '\n')
+        return err_set(e, ERR_UNAVAILABLE, "%s: not MAJ:MIN", path);
+    *major = (unsigned)ma, *minor = (unsigned)mi;
+    return 0;
+}
+
+int
+quota_cgroup_block_device(const char *path, const char *sysfs, unsigned *major, unsigned *minor,
+                          err *e)
+{
+    struct stat st;
+    if (stat(path, &st) < 0)
+        return err_set(e, errno == ENOENT ? ERR_NOT_FOUND : ERR_UNAVAILABLE, "%s: %s", path,
+                       strerror(errno));
+    dev_t dev = S_ISBLK(st.st_mode) ? st.st_rdev : st.st_dev;
+    char dir[PATH_MAX], probe[PATH_MAX];
+    int n = snprintf(dir, sizeof(dir), "%s/dev/block/%u:%u", sysfs ? sysfs : "/sys", major(dev),
+                     minor(dev));
+    if (n < 0 || (size_t)n >= sizeof(dir))
+        return err_set(e, ERR_INVALID, "sysfs path too long");
+    if (access(dir, F_OK) < 0)
+        return err_set(e, ERR_UNAVAILABLE, "%s is not on a block device (device %u:%u)", path,
+                       major(dev), minor(dev));
+    *major = major(dev), *minor = minor(dev);
+    /* a partition's directory sits in its disk's: io.max takes the disk */
+    if (join(probe, sizeof(probe), dir, "partition", e) < 0)
+        return -1;
+    if (access(probe, F_OK) < 0)
+        return 0;
+    return join(probe, sizeof(probe), dir, "..", e) < 0 ? -1
+                                                        : read_dev_file(probe, major, minor, e);
 }

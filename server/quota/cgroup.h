@@ -101,6 +101,16 @@ int quota_cgroup_read(const struct quota_cgroup_cfg *c, const char *slug,
  * cgroups or processes. Missing is fine. */
 int quota_cgroup_remove(const struct quota_cgroup_cfg *c, const char *slug, err *e);
 
+/* The whole block device under `path` (a disk image file or a block device
+ * node) as MAJ:MIN, what io.max wants: the device of the filesystem holding a
+ * file, the node's own device for a block device, and a partition's disk
+ * instead of the partition. `sysfs` is the sysfs mount (NULL = "/sys"; tests
+ * pass a tree of their own). ERR_NOT_FOUND when the path does not exist,
+ * ERR_UNAVAILABLE when it is not backed by a block device (tmpfs, overlay, a
+ * network filesystem). */
+int quota_cgroup_block_device(const char *path, const char *sysfs, unsigned *major, unsigned *minor,
+                              err *e);
+
 /* The cgroup limits of a host budget (split.h): cpu_cores -> cpu.max with the
  * default period, memory_max_mib -> memory.max, pids_max, io_weight, and the
  * io_* amounts shared evenly by the `ndevs` devices in devs[] (MAJ:MIN

@@ -243,19 +243,51 @@ struct rt_job {
     char extra[DB_QUOTA_RT_TEXT]; /* what the detail adds (not enforced parts) */
 };
 
+/* The distinct block devices under the tenant's disks on this host (io.max
+ * is per device); disks on no local block device are counted apart. */
+struct rt_devs {
+    unsigned dev[16][2];
+    size_t n, unresolved;
+};
+
+static int
+add_device(void *arg, const char *source, err *e)
+{
+    (void)e;
+    struct rt_devs *d = arg;
+    unsigned ma, mi;
+    err de = {0};
+    if (quota_cgroup_block_device(source, NULL, &ma, &mi, &de) < 0) {
+        d->unresolved++;
+        return 0;
+    }
+    for (size_t i = 0; i < d->n; i++)
+        if (d->dev[i][0] == ma && d->dev[i][1] == mi)
+            return 0;
+    if (d->n < sizeof(d->dev) / sizeof(d->dev[0]))
+        d->dev[d->n][0] = ma, d->dev[d->n++][1] = mi;
+    return 0;
+}
+
 static int
 apply_cgroup(struct rt_job *j, err *e)
 {
     struct db_tenant t;
-    if (db_tenant_get(j->rt->app->db, j->tenant_id, &t, e) < 0)
+    struct rt_devs d = {0};
+    if (db_tenant_get(j->rt->app->db, j->tenant_id, &t, e) < 0 ||
+        db_quota_runtime_disk_sources(j->rt->app->db, j->h->id, j->tenant_id, add_device, &d, e) <
+            0)
         return -1;
+    struct quota_io_limit io[16];
     struct quota_cgroup_limits l;
-    quota_cgroup_limits_of(j->budget, NULL, 0, NULL, &l);
+    quota_cgroup_limits_of(j->budget, (const unsigned(*)[2])d.dev, d.n, io, &l);
     const int64_t *v = j->budget->v;
-    if (v[QUOTA_IO_READ_BPS] >= 0 || v[QUOTA_IO_WRITE_BPS] >= 0 || v[QUOTA_IO_READ_IOPS] >= 0 ||
-        v[QUOTA_IO_WRITE_IOPS] >= 0)
+    bool io_set = v[QUOTA_IO_READ_BPS] >= 0 || v[QUOTA_IO_WRITE_BPS] >= 0 ||
+                  v[QUOTA_IO_READ_IOPS] >= 0 || v[QUOTA_IO_WRITE_IOPS] >= 0;
+    if (io_set && d.unresolved)
         snprintf(j->extra, sizeof(j->extra),
-                 " io.max needs the disks' block devices: I/O amounts are not enforced here.");
+                 " %zu disk(s) are on no local block device: their I/O is not limited.",
+                 d.unresolved);
     return quota_cgroup_apply(&j->rt->cg, t.slug, &l, e);
 }
 

@@ -14,7 +14,9 @@
 # to build; cmake --build build).
 # Environment: VP_BUILD (build dir), BENCH_PARTS (default
 # "mutations ratio me keepalive memory wal"), RATIO_RUNS (hello/version pairs, default 3;
-# each pair is measured back to back and the median ratio is reported).
+# each pair is measured back to back and the median ratio is reported), BENCH_ACCESS_LOG
+# (server.access_log of the measured portal: "off" by default, or a file path to
+# count the structured access log in; its default in production is stderr).
 # RSS counts every resident page mapped, shared library pages included (what ps and top
 # show); PSS divides each shared page by the processes sharing it, so it depends on
 # what else runs on the machine. Both are in MB (1 MB = 1024 kB here, as in ps).
@@ -27,6 +29,8 @@ bin=$build/virtportal
 bdir=$build/tests/bench/http
 parts=${BENCH_PARTS:-mutations ratio me keepalive memory wal}
 ratio_runs=${RATIO_RUNS:-3}
+# the log sink of the measured portal: off (the request path alone) or a file
+access_log=${BENCH_ACCESS_LOG:-off}
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 
@@ -50,7 +54,7 @@ start_portal() { # MODE SYNC -> sets dir, port, pid, token
     dir=$(mktemp -d "$work/$1-$2-XXXX")
     echo "Bench-Pw-7731-Zeta" | $bin user add admin --role admin --data-dir "$dir" >/dev/null
     $bin serve --data-dir "$dir" --port 0 --port-file "$dir/port" \
-        --set db.commit_mode="$1" --set db.synchronous="$2" --set server.access_log=off &
+        --set db.commit_mode="$1" --set db.synchronous="$2" --set server.access_log="$access_log" &
     pid=$!
     while [ ! -s "$dir/port" ]; do sleep 0.1; done
     port=$(cat "$dir/port")

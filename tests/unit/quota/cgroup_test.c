@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <dirent.h>
+#include <errno.h>
 #include <ftw.h>
 #include <linux/magic.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "cgroup.h"
@@ -248,6 +250,90 @@ test_paths(void **state)
     assert_int_equal(quota_cgroup_path(NULL, "acme", tiny, sizeof(tiny), &e), -1);
 }
 
+/* ---- block devices for io.max, on a sysfs tree of the test's own ---- */
+
+static void
+put_file(const char *dir, const char *name, const char *text)
+{
+    char p[512];
+    snprintf(p, sizeof(p), "%s/%s", dir, name);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* mkdir -p */
+static int
+make_dirs(const char *path)
+{
+    char p[512];
+    snprintf(p, sizeof(p), "%s", path);
+    for (char *c = p + 1; *c; c++) {
+        if (*c != '/')
+            continue;
+        *c = '\0';
+        if (mkdir(p, 0755) < 0 && errno != EEXIST)
+            return -1;
+        *c = '/';
+    }
+    return mkdir(p, 0755) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* A sysfs with disk 8:0 and its partition 8:1; dev/block/<the test file's
+ * device> links to the disk (partition = false) or to the partition. */
+static void
+fake_sysfs(const char *root, dev_t dev, bool partition)
+{
+    char d[512], link[600];
+    snprintf(d, sizeof(d), "%s/devices/sda/sda1", root);
+    assert_int_equal(make_dirs(d), 0);
+    put_file(d, "partition", "1\n");
+    put_file(d, "dev", "8:1\n");
+    snprintf(d, sizeof(d), "%s/devices/sda", root);
+    put_file(d, "dev", "8:0\n");
+    snprintf(d, sizeof(d), "%s/dev/block", root);
+    assert_int_equal(make_dirs(d), 0);
+    snprintf(link, sizeof(link), "%s/%u:%u", d, major(dev), minor(dev));
+    assert_int_equal(symlink(partition ? "../../devices/sda/sda1" : "../../devices/sda", link), 0);
+}
+
+static void
+test_block_device(void **state)
+{
+    (void)state;
+    char root[] = "/tmp/vp-fake-sysfs-XXXXXX", file[600];
+    assert_non_null(mkdtemp(root));
+    snprintf(file, sizeof(file), "%s/disk.qcow2", root);
+    put_file(root, "disk.qcow2", "image");
+    struct stat st;
+    assert_int_equal(stat(file, &st), 0);
+    unsigned ma = 0, mi = 0;
+    err e = {0};
+    /* not in sysfs: on no block device (a tmpfs, an overlay) */
+    assert_int_equal(quota_cgroup_block_device(file, root, &ma, &mi, &e), -1);
+    assert_int_equal(e.kind, ERR_UNAVAILABLE);
+    assert_non_null(strstr(e.detail, "is not on a block device"));
+    /* a whole disk: its own device */
+    char sys[600];
+    snprintf(sys, sizeof(sys), "%s/sys-disk", root);
+    fake_sysfs(sys, st.st_dev, false);
+    assert_int_equal(quota_cgroup_block_device(file, sys, &ma, &mi, &e), 0);
+    assert_int_equal(ma, major(st.st_dev));
+    assert_int_equal(mi, minor(st.st_dev));
+    /* a partition: its disk */
+    snprintf(sys, sizeof(sys), "%s/sys-part", root);
+    fake_sysfs(sys, st.st_dev, true);
+    assert_int_equal(quota_cgroup_block_device(file, sys, &ma, &mi, &e), 0);
+    assert_int_equal(ma, 8);
+    assert_int_equal(mi, 0);
+    /* a missing image */
+    err ne = {0};
+    assert_int_equal(quota_cgroup_block_device("/nonexistent/vp.qcow2", sys, &ma, &mi, &ne), -1);
+    assert_int_equal(ne.kind, ERR_NOT_FOUND);
+    nftw(root, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
 int
 main(void)
 {
@@ -258,6 +344,7 @@ main(void)
         cmocka_unit_test(test_v1_hierarchy_refused),
         cmocka_unit_test(test_v2_without_controllers_refused),
         cmocka_unit_test(test_paths),
+        cmocka_unit_test(test_block_device),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
