@@ -34,39 +34,7 @@ validate(const struct plan_item *items, size_t n, const struct plan_host *hosts,
         for (int d = 0; d < PLAN_NDIM; d++)
             if (!(items[i].d[d] >= 0) || !isfinite(items[i].d[d]))
                 return err_set(e, ERR_INVALID, "VM %zu has an invalid demand", i);
-    for (size_t g = 0; c && g < c->ngroups; g++)
-        for (size_t k = 0; k < c->groups[g].nmembers; k++)
-            if (c->groups[g].members[k] >= n)
-                return err_set(e, ERR_INVALID, "group '%s' names a VM that does not exist",
-                               c->groups[g].name ? c->groups[g].name : "?");
-    for (size_t i = 0; c && i < c->npins; i++)
-        if (c->pins[i].vm >= n || c->pins[i].host >= m)
-            return err_set(e, ERR_INVALID, "a pin names a VM or host that does not exist");
-    for (size_t i = 0; c && i < c->nexcludes; i++)
-        if ((c->excludes[i].vm >= n && c->excludes[i].vm != SIZE_MAX) || c->excludes[i].host >= m)
-            return err_set(e, ERR_INVALID, "an exclusion names a VM or host that does not exist");
-    return 0;
-}
-
-/* ---------------------------------------------------------------- union-find */
-
-static size_t
-uf_find(size_t *p, size_t x)
-{
-    while (p[x] != x) {
-        p[x] = p[p[x]];
-        x = p[x];
-    }
-    return x;
-}
-
-static void
-uf_join(size_t *p, size_t a, size_t b)
-{
-    a = uf_find(p, a);
-    b = uf_find(p, b);
-    if (a != b)
-        p[a < b ? b : a] = a < b ? a : b;
+    return plan_constraints_check_refs(c, n, m, e);
 }
 
 /* Items tied by affinity share a root; skipped items are left alone. */
@@ -90,7 +58,7 @@ affinity_roots(const struct engine *E)
             if (first == SIZE_MAX)
                 first = it;
             else
-                uf_join(p, first, it);
+                plan_uf_join(p, first, it);
         }
     }
     return p;
@@ -114,7 +82,7 @@ build_units(struct engine *E, size_t *root)
     }
     for (size_t i = 0; i < E->nitems; i++)
         if (!E->items[i].skip)
-            count[E->unit_of[i] = E->unit_of[uf_find(root, i)]]++;
+            count[E->unit_of[i] = E->unit_of[plan_uf_find(root, i)]]++;
     E->nu = nu;
     E->u = arena_alloc(E->a, (nu ? nu : 1) * sizeof(*E->u));
     E->members = arena_alloc(E->a, (E->nitems ? E->nitems : 1) * sizeof(size_t));

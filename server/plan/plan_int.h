@@ -15,6 +15,15 @@
  * capacity *cap), doubling it when full. Returns the new element or NULL (OOM). */
 void *plan_grow(struct arena *a, void **arr, size_t *n, size_t *cap, size_t elem);
 
+/* Union-find over indexes: p[x] == x for a root; joins keep the smaller index
+ * as the root, so a unit is named by its first member. */
+size_t plan_uf_find(size_t *p, size_t x);
+void plan_uf_join(size_t *p, size_t a, size_t b);
+
+/* Every group member, pin and exclusion of `c` (may be NULL) names one of the
+ * n VMs and m hosts; ERR_INVALID naming the first that does not. */
+int plan_constraints_check_refs(const struct plan_constraints *c, size_t n, size_t m, err *e);
+
 /* ---- a string → size_t hash map (keys borrowed, must outlive the map) ---- */
 struct plan_strmap {
     const char **keys;

@@ -125,40 +125,10 @@ validate_refs(const struct plan_rb_vm *vms, size_t n, size_t m, const struct pla
         if (o->wants[k].vm >= n || o->wants[k].to >= m)
             return err_set(e, ERR_INVALID,
                            "a requested move names a VM or host that does not exist");
-    for (size_t g = 0; c && g < c->ngroups; g++)
-        for (size_t k = 0; k < c->groups[g].nmembers; k++)
-            if (c->groups[g].members[k] >= n)
-                return err_set(e, ERR_INVALID, "group '%s' names a VM that does not exist",
-                               c->groups[g].name ? c->groups[g].name : "?");
-    for (size_t i = 0; c && i < c->npins; i++)
-        if (c->pins[i].vm >= n || c->pins[i].host >= m)
-            return err_set(e, ERR_INVALID, "a pin names a VM or host that does not exist");
-    for (size_t i = 0; c && i < c->nexcludes; i++)
-        if ((c->excludes[i].vm >= n && c->excludes[i].vm != SIZE_MAX) || c->excludes[i].host >= m)
-            return err_set(e, ERR_INVALID, "an exclusion names a VM or host that does not exist");
-    return 0;
+    return plan_constraints_check_refs(c, n, m, e);
 }
 
 /* ---------------------------------------------------------------- units */
-
-static size_t
-uf_find(size_t *p, size_t x)
-{
-    while (p[x] != x) {
-        p[x] = p[p[x]];
-        x = p[x];
-    }
-    return x;
-}
-
-static void
-uf_join(size_t *p, size_t a, size_t b)
-{
-    a = uf_find(p, a);
-    b = uf_find(p, b);
-    if (a != b)
-        p[a < b ? b : a] = a < b ? a : b;
-}
 
 /* What VM i holds on its host: everything when running, only its disk when off. */
 static void
@@ -177,16 +147,16 @@ number_units(struct rb *R, size_t *root)
     for (size_t g = 0; R->cons && g < R->cons->ngroups; g++) {
         const struct plan_group *G = &R->cons->groups[g];
         for (size_t k = 1; G->kind == PLAN_AFFINITY && k < G->nmembers; k++)
-            uf_join(root, G->members[0], G->members[k]);
+            plan_uf_join(root, G->members[0], G->members[k]);
     }
     R->unit_of = arena_alloc(R->a, (R->n ? R->n : 1) * sizeof(size_t));
     R->members = arena_alloc(R->a, (R->n ? R->n : 1) * sizeof(size_t));
     if (!R->unit_of || !R->members)
         return -1;
     for (size_t i = 0; i < R->n; i++)
-        R->unit_of[i] = uf_find(root, i) == i ? R->nu++ : SIZE_MAX;
+        R->unit_of[i] = plan_uf_find(root, i) == i ? R->nu++ : SIZE_MAX;
     for (size_t i = 0; i < R->n; i++)
-        R->unit_of[i] = R->unit_of[uf_find(root, i)];
+        R->unit_of[i] = R->unit_of[plan_uf_find(root, i)];
     R->u = arena_alloc(R->a, (R->nu ? R->nu : 1) * sizeof(*R->u));
     return R->u ? 0 : -1;
 }

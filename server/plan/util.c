@@ -284,3 +284,42 @@ plan_mib(double v)
         return 1099511627776ULL;
     return (uint64_t)ceil(v);
 }
+
+/* ---------------------------------------------------------------- shared by engine and rebalance
+ */
+
+size_t
+plan_uf_find(size_t *p, size_t x)
+{
+    while (p[x] != x) {
+        p[x] = p[p[x]];
+        x = p[x];
+    }
+    return x;
+}
+
+void
+plan_uf_join(size_t *p, size_t a, size_t b)
+{
+    a = plan_uf_find(p, a);
+    b = plan_uf_find(p, b);
+    if (a != b)
+        p[a < b ? b : a] = a < b ? a : b;
+}
+
+int
+plan_constraints_check_refs(const struct plan_constraints *c, size_t n, size_t m, err *e)
+{
+    for (size_t g = 0; c && g < c->ngroups; g++)
+        for (size_t k = 0; k < c->groups[g].nmembers; k++)
+            if (c->groups[g].members[k] >= n)
+                return err_set(e, ERR_INVALID, "group '%s' names a VM that does not exist",
+                               c->groups[g].name ? c->groups[g].name : "?");
+    for (size_t i = 0; c && i < c->npins; i++)
+        if (c->pins[i].vm >= n || c->pins[i].host >= m)
+            return err_set(e, ERR_INVALID, "a pin names a VM or host that does not exist");
+    for (size_t i = 0; c && i < c->nexcludes; i++)
+        if ((c->excludes[i].vm >= n && c->excludes[i].vm != SIZE_MAX) || c->excludes[i].host >= m)
+            return err_set(e, ERR_INVALID, "an exclusion names a VM or host that does not exist");
+    return 0;
+}
