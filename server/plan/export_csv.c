@@ -7,14 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct out {
-    char *p;
-    size_t len, cap;
-    bool oom;
-};
-
-static void
-put(struct out *o, const char *s, size_t n)
+void
+plan_csv_put(struct plan_csv *o, const char *s, size_t n)
 {
     if (o->oom)
         return;
@@ -35,36 +29,48 @@ put(struct out *o, const char *s, size_t n)
     o->p[o->len] = '\0';
 }
 
-static void
-field(struct out *o, const char *s)
+void
+plan_csv_field(struct plan_csv *o, const char *s)
 {
     bool formula = s[0] && strchr("=+-@\t\r", s[0]);
     if (!formula && !strpbrk(s, ",\"\r\n")) {
-        put(o, s, strlen(s));
+        plan_csv_put(o, s, strlen(s));
         return;
     }
-    put(o, "\"", 1);
+    plan_csv_put(o, "\"", 1);
     if (formula)
-        put(o, "'", 1);
+        plan_csv_put(o, "'", 1);
     for (const char *p = s; *p; p++) {
         if (*p == '"')
-            put(o, "\"\"", 2);
+            plan_csv_put(o, "\"\"", 2);
         else
-            put(o, p, 1);
+            plan_csv_put(o, p, 1);
     }
-    put(o, "\"", 1);
+    plan_csv_put(o, "\"", 1);
+}
+
+char *
+plan_csv_finish(struct plan_csv *o, size_t *len, err *e)
+{
+    if (o->oom) {
+        free(o->p);
+        err_set(e, ERR_INTERNAL, "out of memory");
+        return NULL;
+    }
+    *len = o->len;
+    return o->p;
 }
 
 char *
 plan_export_csv(const plan_result *r, size_t *len, err *e)
 {
-    struct out o = {0};
+    struct plan_csv o = {0};
     for (int c = 0; c < EXPORT_NCOLS; c++) {
         if (c)
-            put(&o, ",", 1);
-        put(&o, export_columns[c], strlen(export_columns[c]));
+            plan_csv_put(&o, ",", 1);
+        plan_csv_put(&o, export_columns[c], strlen(export_columns[c]));
     }
-    put(&o, "\r\n", 2);
+    plan_csv_put(&o, "\r\n", 2);
     for (size_t i = 0; i < r->inv->nvms; i++) {
         for (int c = 0; c < EXPORT_NCOLS; c++) {
             const char *s = NULL;
@@ -72,19 +78,13 @@ plan_export_csv(const plan_result *r, size_t *len, err *e)
             char buf[64];
             int kind = export_cell(r, i, c, &s, &n);
             if (c)
-                put(&o, ",", 1);
+                plan_csv_put(&o, ",", 1);
             if (kind == EXPORT_STR)
-                field(&o, s ? s : "");
+                plan_csv_field(&o, s ? s : "");
             else if (kind == EXPORT_NUM)
-                put(&o, buf, (size_t)snprintf(buf, sizeof(buf), "%.10g", n));
+                plan_csv_put(&o, buf, (size_t)snprintf(buf, sizeof(buf), "%.10g", n));
         }
-        put(&o, "\r\n", 2);
+        plan_csv_put(&o, "\r\n", 2);
     }
-    if (o.oom) {
-        free(o.p);
-        err_set(e, ERR_INTERNAL, "out of memory");
-        return NULL;
-    }
-    *len = o.len;
-    return o.p;
+    return plan_csv_finish(&o, len, e);
 }

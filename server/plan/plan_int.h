@@ -15,6 +15,19 @@
  * capacity *cap), doubling it when full. Returns the new element or NULL (OOM). */
 void *plan_grow(struct arena *a, void **arr, size_t *n, size_t *cap, size_t elem);
 
+/* A CSV document grown in memory (export_csv.c): put appends bytes, field one
+ * RFC 4180 field (a text a spreadsheet would run as a formula gets an
+ * apostrophe), finish hands the text over (*len bytes, NUL-terminated; caller
+ * frees) or frees it and answers ERR_INTERNAL when an append ran out of memory. */
+struct plan_csv {
+    char *p;
+    size_t len, cap;
+    bool oom;
+};
+void plan_csv_put(struct plan_csv *o, const char *s, size_t n);
+void plan_csv_field(struct plan_csv *o, const char *s);
+char *plan_csv_finish(struct plan_csv *o, size_t *len, err *e);
+
 /* Union-find over indexes: p[x] == x for a root; joins keep the smaller index
  * as the root, so a unit is named by its first member. */
 size_t plan_uf_find(size_t *p, size_t x);

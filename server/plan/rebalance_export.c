@@ -179,70 +179,28 @@ plan_rebalance_json(const plan_rebalance *r, const struct plan_rb_vm *vms,
 
 /* ---------------------------------------------------------------- CSV */
 
-struct out {
-    char *p;
-    size_t len, cap;
-    bool oom;
-};
-
+/* A field of the row (plan_csv_field), then the separator or the row's end. */
 static void
-emit(struct out *o, const char *s, size_t n)
+field(struct plan_csv *o, const char *s, bool last)
 {
-    if (o->oom)
-        return;
-    if (o->len + n + 1 > o->cap) {
-        size_t ncap = o->cap ? o->cap * 2 : 16384;
-        while (ncap < o->len + n + 1)
-            ncap *= 2;
-        char *np = realloc(o->p, ncap);
-        if (!np) {
-            o->oom = true;
-            return;
-        }
-        o->p = np;
-        o->cap = ncap;
-    }
-    memcpy(o->p + o->len, s, n);
-    o->len += n;
-    o->p[o->len] = '\0';
-}
-
-/* RFC 4180 field; text a spreadsheet would run as a formula gets an apostrophe. */
-static void
-field(struct out *o, const char *s, bool last)
-{
-    bool formula = s[0] && strchr("=+-@\t\r", s[0]);
-    if (!formula && !strpbrk(s, ",\"\r\n")) {
-        emit(o, s, strlen(s));
-    } else {
-        emit(o, "\"", 1);
-        if (formula)
-            emit(o, "'", 1);
-        for (const char *p = s; *p; p++) {
-            if (*p == '"')
-                emit(o, "\"\"", 2);
-            else
-                emit(o, p, 1);
-        }
-        emit(o, "\"", 1);
-    }
-    emit(o, last ? "\r\n" : ",", last ? 2 : 1);
+    plan_csv_field(o, s);
+    plan_csv_put(o, last ? "\r\n" : ",", last ? 2 : 1);
 }
 
 static void
-number(struct out *o, double v)
+number(struct plan_csv *o, double v)
 {
     char buf[64];
-    emit(o, buf, (size_t)snprintf(buf, sizeof(buf), "%.10g,", v));
+    plan_csv_put(o, buf, (size_t)snprintf(buf, sizeof(buf), "%.10g,", v));
 }
 
 char *
 plan_rebalance_csv(const plan_rebalance *r, const struct plan_rb_vm *vms,
                    const struct plan_host *hosts, size_t *len, err *e)
 {
-    struct out o = {0};
+    struct plan_csv o = {0};
     static const char head[] = "step,vm,from,to,vcpus,memory_mib,why,reason\r\n";
-    emit(&o, head, sizeof(head) - 1);
+    plan_csv_put(&o, head, sizeof(head) - 1);
     for (size_t i = 0; i < r->nmoves; i++) {
         const struct plan_rb_move *m = &r->moves[i];
         number(&o, m->step + 1);
@@ -256,7 +214,7 @@ plan_rebalance_csv(const plan_rebalance *r, const struct plan_rb_vm *vms,
     }
     for (size_t i = 0; i < r->nstuck; i++) {
         const struct plan_unplaced *u = &r->stuck[i];
-        emit(&o, ",", 1);
+        plan_csv_put(&o, ",", 1);
         field(&o, vm_name(vms, u->vm), false);
         field(&o, host_name(hosts, vms[u->vm].host), false);
         field(&o, "", false);
@@ -265,13 +223,7 @@ plan_rebalance_csv(const plan_rebalance *r, const struct plan_rb_vm *vms,
         field(&o, "stuck", false);
         field(&o, u->reason ? u->reason : "", true);
     }
-    if (o.oom) {
-        free(o.p);
-        err_set(e, ERR_INTERNAL, "out of memory");
-        return NULL;
-    }
-    *len = o.len;
-    return o.p;
+    return plan_csv_finish(&o, len, e);
 }
 
 /* ---------------------------------------------------------------- xlsx */
